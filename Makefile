@@ -1,0 +1,52 @@
+# q2c: two commands from a fresh clone, `make demo` and `make test`.
+# Each creates the environment when it is missing (uv from PyPI, then the locked packages).
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+MANIFEST := dbt_project/target/manifest.json
+
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export DAGSTER_HOME := $(CURDIR)
+
+.PHONY: demo test ui run lint bench manifest env clean
+
+demo: env $(MANIFEST)  ## Simulated firm -> warehouse -> checks -> month-end report, with a summary
+	$(BIN)/q2c demo
+
+test: env $(MANIFEST)  ## The test suite (real DuckDB, dlt, dbt, GX and Dagster against the simulator)
+	$(BIN)/pytest
+
+ui: env $(MANIFEST)  ## Dagster UI and daemon on http://127.0.0.1:3000, schedules running
+	$(BIN)/q2c ui
+
+run: env $(MANIFEST)  ## Materialize everything against the configured sources
+	$(BIN)/q2c run
+
+lint: env
+	$(BIN)/ruff check pipelines simulator tests
+	$(BIN)/ruff format --check pipelines simulator tests
+
+env: $(VENV)/.synced
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "q2c needs Python 3.11 on PATH as $(PYTHON) (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen
+	@touch $@
+
+manifest: $(MANIFEST)
+
+$(MANIFEST): $(VENV)/.synced $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	@touch $@
+
+clean:
+	rm -rf $(TOOLS) $(VENV) dbt_project/target dbt_project/logs

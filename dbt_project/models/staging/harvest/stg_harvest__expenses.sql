@@ -1,0 +1,37 @@
+with
+
+source as (
+    select * from {{ source('psa', 'expenses') }}
+),
+
+renamed as (
+    select
+        -- ids
+        id as expense_id,
+        user_id,
+        client_id,
+        project_id,
+        expense_category_id,
+        invoice_id as psa_invoice_id,
+        -- strings
+        expense_category_name,
+        invoice_number,
+        client_currency as currency,
+        notes,
+        -- numerics
+        cast(total_cost as decimal(18, 2)) as total_cost,
+        cast(units as decimal(10, 2)) as units,
+        -- booleans
+        is_closed as is_approved,
+        is_locked,
+        is_billed,
+        billable as is_billable,
+        -- dates
+        spent_date,
+        created_at,
+        updated_at,
+        _dlt_load_id
+    from source
+)
+
+select * from renamed

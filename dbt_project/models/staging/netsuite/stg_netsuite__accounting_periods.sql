@@ -1,0 +1,27 @@
+with
+
+source as (
+    select * from {{ source('erp', 'accountingperiod') }}
+),
+
+renamed as (
+    select
+        -- ids
+        cast(id as integer) as period_id,
+        -- strings
+        periodname as period_name,
+        -- booleans
+        {{ netsuite_bool('closed') }} as is_closed,
+        {{ netsuite_bool('isquarter') }} as is_quarter,
+        {{ netsuite_bool('isyear') }} as is_year,
+        {{ netsuite_bool('isadjust') }} as is_adjustment,
+        -- dates
+        {{ netsuite_date('startdate') }} as start_date,
+        {{ netsuite_date('enddate') }} as end_date,
+        {{ netsuite_timestamp('closedondate') }} as closed_at,
+        lastmodifieddate as modified_at,
+        _dlt_load_id
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,29 @@
+with
+
+source as (
+    select * from {{ source('erp', 'customer') }}
+),
+
+renamed as (
+    select
+        -- ids
+        cast(id as integer) as customer_id,
+        cast(parent as integer) as parent_customer_id,
+        cast(subsidiary as integer) as subsidiary_id,
+        cast(currency as integer) as currency_id,
+        nullif(trim(externalid), '') as crm_account_id,
+        -- strings
+        entityid as entity_code,
+        companyname as customer_name,
+        email,
+        custentity_billing_country as billing_country,
+        -- booleans
+        {{ netsuite_bool('isinactive') }} as is_inactive,
+        -- dates
+        {{ netsuite_timestamp('datecreated') }} as created_at,
+        lastmodifieddate as modified_at,
+        _dlt_load_id
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,33 @@
+with
+
+source as (
+    select * from {{ source('erp', 'transactionline') }}
+),
+
+renamed as (
+    select
+        -- ids
+        cast(uniquekey as bigint) as transaction_line_id,
+        cast("transaction" as integer) as transaction_id,
+        cast(id as integer) as line_number,
+        cast(subsidiary as integer) as subsidiary_id,
+        cast(item as integer) as item_id,
+        cast(taxcode as integer) as tax_code_id,
+        nullif(trim(custcol_psa_project_id), '') as psa_project_id,
+        -- strings
+        memo,
+        -- numerics
+        cast(linesequencenumber as integer) as line_sequence,
+        cast(quantity as decimal(10, 2)) as quantity,
+        {{ netsuite_money('rate') }} as rate,
+        {{ netsuite_money('netamount') }} as net_amount,
+        {{ netsuite_money('tax1amt') }} as tax_amount,
+        -- booleans
+        {{ netsuite_bool('mainline') }} as is_main_line,
+        -- dates
+        linelastmodifieddate as modified_at,
+        _dlt_load_id
+    from source
+)
+
+select * from renamed

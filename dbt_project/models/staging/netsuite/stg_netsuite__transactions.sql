@@ -1,0 +1,34 @@
+with
+
+source as (
+    select * from {{ source('erp', 'transaction') }}
+),
+
+renamed as (
+    select
+        -- ids
+        cast(id as integer) as transaction_id,
+        cast(entity as integer) as customer_id,
+        cast(subsidiary as integer) as subsidiary_id,
+        cast(currency as integer) as currency_id,
+        cast(postingperiod as integer) as period_id,
+        cast(createdfrom as integer) as created_from_transaction_id,
+        nullif(trim(custbody_sf_opportunity_id), '') as opportunity_id,
+        -- strings
+        tranid as transaction_number,
+        type as transaction_type,
+        status,
+        memo,
+        -- numerics
+        cast(exchangerate as decimal(18, 6)) as exchange_rate,
+        {{ netsuite_money('foreigntotal') }} as total_amount,
+        -- dates
+        {{ netsuite_date('trandate') }} as transaction_date,
+        {{ netsuite_date('duedate') }} as due_date,
+        {{ netsuite_timestamp('createddate') }} as created_at,
+        lastmodifieddate as modified_at,
+        _dlt_load_id
+    from source
+)
+
+select * from renamed

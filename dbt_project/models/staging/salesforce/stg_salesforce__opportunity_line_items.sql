@@ -1,0 +1,30 @@
+with
+
+source as (
+    select * from {{ source('crm', 'opportunity_line_items') }}
+),
+
+renamed as (
+    select
+        -- ids
+        id as opportunity_line_item_id,
+        opportunity_id,
+        -- strings
+        product_code as role_code,
+        name as line_name,
+        currency_iso_code as currency,
+        -- numerics
+        cast(quantity as decimal(10, 2)) as quantity_hours,
+        cast(unit_price as decimal(18, 2)) as unit_price,
+        cast(total_price as decimal(18, 2)) as total_price,
+        -- booleans
+        is_deleted,
+        -- dates
+        created_date as created_at,
+        last_modified_date as modified_at,
+        system_modstamp,
+        _dlt_load_id
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,204 @@
+"""``q2c``: run the warehouse from a terminal.
+
+    q2c demo     the simulated firm -> warehouse -> checks -> month-end report, and a summary
+    q2c run      materialize everything against the configured sources
+    q2c ui       the Dagster UI and daemon on 127.0.0.1:3000 (with the simulator behind it)
+
+Every command exits non-zero with a one-line reason when something fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipelines.settings import PROJECT_ROOT, Settings
+
+
+class CliError(Exception):
+    """A failure explained in one line for the person at the terminal."""
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _dagster_home() -> None:
+    # dagster.yaml at the project root is the instance configuration; its paths are relative.
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.chdir(PROJECT_ROOT)
+
+
+def materialize_all() -> None:
+    """Run the ``refresh_warehouse`` job in this process on the project's Dagster instance."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("refresh_warehouse")
+    run_config = {"loggers": {"progress": {}}}
+    job = job.with_logger_defs({**job.loggers, "progress": _progress_logger()})
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+    if not result.success:
+        failures = result.get_step_failure_events()
+        if failures:
+            event = failures[0]
+            error = event.step_failure_data.error
+            cause = error.cause or error
+            first = (cause.message or "").strip().splitlines()
+            reason = first[-1] if first else "unknown error"
+            raise CliError(f"step {event.step_key} failed: {reason}")
+        raise CliError("the run did not succeed; see the Dagster UI (make ui) for details")
+
+
+def _progress_logger():
+    from pipelines.lib.progress import progress_logger
+
+    return progress_logger
+
+
+def exception_summary(settings: Settings) -> list[tuple[str, int, str]]:
+    """Exceptions found, by type, from the reconciliation marts."""
+    from pipelines.lib.warehouse import connect
+
+    with connect(settings.warehouse_path) as con:
+        rows = con.execute(
+            """
+            select 'unbilled_approved_time', count(*),
+                   coalesce(string_agg(distinct currency || ' ' || cast(total as varchar), ', '), '')
+            from (
+                select currency, sum(amount) over (partition by currency) as total
+                from reconciliation.unbilled_approved_time
+            )
+            """
+        ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from pipelines.lib.simulated import simulated_sources
+    from simulator.firm import FirmParams
+
+    settings = Settings.from_env()
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    params = FirmParams(
+        seed=args.seed, scale=args.scale, as_of=as_of, problem_rate=args.problem_rate
+    )
+    firm_db = settings.data_dir / "simulator" / "firm.duckdb"
+    started = time.monotonic()
+    _say(f"q2c demo: generating the simulated firm ({args.scale}, seed {args.seed}, as of {as_of})")
+    _reset_warehouse(settings)
+    with simulated_sources(firm_db, params) as sim:
+        _say(f"q2c demo: simulator serving CRM, PSA and ERP at {sim.server.url}")
+        from simulator.firm import write_ground_truth
+
+        write_ground_truth(sim.firm, settings.data_dir / "simulator" / "ground_truth.csv")
+        settings = Settings.from_env()
+        _say("q2c demo: materializing every asset")
+        materialize_all()
+    from pipelines.defs.reports.month_end import last_closed_month
+
+    report = settings.reports_dir / f"month_end_{last_closed_month(settings.as_of)}.html"
+    print()
+    print(f"Warehouse:       {settings.warehouse_path}")
+    print(f"Month-end report: {report}")
+    print(f"Ground truth:     {settings.data_dir / 'simulator' / 'ground_truth.csv'}")
+    print(f"Finished in {time.monotonic() - started:.1f} s\n")
+    print(f"{'exception type':<28} {'count':>7}  amount")
+    for kind, count, amount in exception_summary(settings):
+        print(f"{kind:<28} {count:>7}  {amount}")
+
+
+def _reset_warehouse(settings: Settings) -> None:
+    """The demo starts from nothing: a fresh warehouse and fresh dlt state."""
+    import shutil
+
+    for path in (settings.warehouse_path, Path(str(settings.warehouse_path) + ".wal")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(settings.dlt_pipelines_dir, ignore_errors=True)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    _say("q2c run: materializing every asset against the configured sources")
+    materialize_all()
+    _say(f"q2c run: done; warehouse at {Settings.from_env().warehouse_path}")
+
+
+def cmd_ui(args: argparse.Namespace) -> None:
+    from pipelines.lib.simulated import simulated_sources
+
+    settings = Settings.from_env()
+    firm_db = settings.data_dir / "simulator" / "firm.duckdb"
+    if not firm_db.exists():
+        raise CliError(f"no simulated firm at {firm_db}: run `make demo` first")
+    with simulated_sources(firm_db, None, port=args.simulator_port) as sim:
+        _say(f"q2c ui: simulator at {sim.server.url}; Dagster UI at http://127.0.0.1:{args.port}")
+        command = [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(args.port),
+        ]
+        try:
+            subprocess.run(command, check=True, env={**os.environ, "DAGSTER_IS_DEV_CLI": "1"})
+        except KeyboardInterrupt:
+            pass
+        except subprocess.CalledProcessError as exc:
+            raise CliError(f"dagster dev exited with status {exc.returncode}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="q2c", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on the simulated firm")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    demo.add_argument("--as-of", default=os.environ.get("Q2C_AS_OF_DATE", ""),
+                      help="the firm's and the reconciliation's date (default today)")
+    demo.add_argument("--problem-rate", type=float, default=0.03)
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="materialize everything against the configured sources")
+    run.set_defaults(func=cmd_run)
+
+    ui = sub.add_parser("ui", help="Dagster UI and daemon, with the simulator behind it")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--simulator-port", type=int, default=8765)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _dagster_home()
+    try:
+        args.func(args)
+    except CliError as exc:
+        _say(f"q2c {args.command}: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        _say(f"q2c {args.command}: interrupted")
+        return 130
+    except Exception as exc:  # the last line of defence: one line, not a traceback
+        _say(f"q2c {args.command}: {type(exc).__name__}: {exc}")
+        if os.environ.get("Q2C_DEBUG"):
+            raise
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

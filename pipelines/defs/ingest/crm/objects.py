@@ -1,0 +1,96 @@
+"""Salesforce objects q2c reads: API version, fields and their contracts."""
+
+from __future__ import annotations
+
+from pipelines.lib.contracts import Contract, Field
+
+API_VERSION = "v62.0"
+BATCH_SIZE = 2000
+CURSOR = "SystemModstamp"
+INITIAL_CURSOR = "2000-01-01T00:00:00Z"
+
+_AUDIT = (
+    Field("CreatedDate", "timestamp"),
+    Field("LastModifiedDate", "timestamp"),
+    Field("SystemModstamp", "timestamp"),
+    Field("IsDeleted", "bool"),
+)
+
+# resource (raw table) -> contract; the contract's fields are the SOQL SELECT list.
+OBJECTS: dict[str, tuple[str, Contract]] = {
+    "accounts": (
+        "Account",
+        Contract(
+            "accounts",
+            (
+                Field("Id", "str"),
+                Field("Name", "str"),
+                Field("ParentId", "str"),
+                Field("BillingCountry", "str"),
+                Field("CurrencyIsoCode", "str"),
+                *_AUDIT,
+            ),
+            primary_key="Id",
+            currencies=("CurrencyIsoCode",),
+        ),
+    ),
+    "opportunities": (
+        "Opportunity",
+        Contract(
+            "opportunities",
+            (
+                Field("Id", "str"),
+                Field("Name", "str"),
+                Field("AccountId", "str"),
+                Field("StageName", "str"),
+                Field("IsClosed", "bool"),
+                Field("IsWon", "bool"),
+                Field("CloseDate", "date"),
+                Field("Amount", "decimal"),
+                Field("CurrencyIsoCode", "str"),
+                Field("ContractId", "str"),
+                *_AUDIT,
+            ),
+            primary_key="Id",
+            currencies=("CurrencyIsoCode",),
+            non_negative=("Amount",),
+        ),
+    ),
+    "opportunity_line_items": (
+        "OpportunityLineItem",
+        Contract(
+            "opportunity_line_items",
+            (
+                Field("Id", "str"),
+                Field("OpportunityId", "str"),
+                Field("ProductCode", "str"),
+                Field("Name", "str"),
+                Field("Quantity", "decimal"),
+                Field("UnitPrice", "decimal"),
+                Field("TotalPrice", "decimal"),
+                Field("CurrencyIsoCode", "str"),
+                *_AUDIT,
+            ),
+            primary_key="Id",
+            currencies=("CurrencyIsoCode",),
+            non_negative=("Quantity",),
+        ),
+    ),
+    "contracts": (
+        "Contract",
+        Contract(
+            "contracts",
+            (
+                Field("Id", "str"),
+                Field("AccountId", "str"),
+                Field("ContractNumber", "str"),
+                Field("Status", "str"),
+                Field("StartDate", "date"),
+                Field("EndDate", "date"),
+                Field("ActivatedDate", "timestamp"),
+                *_AUDIT,
+            ),
+            primary_key="Id",
+        ),
+    ),
+}

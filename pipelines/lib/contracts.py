@@ -1,0 +1,356 @@
+"""Record contracts: how one API page becomes one Arrow table, and which records it refuses.
+
+A contract names every field a resource loads, its wire path and its type. A page is
+converted column-wise by Arrow (fast path); a record that breaks the contract (missing
+key, wrong type, unknown currency, negative hours) is split off with its reason and its
+raw payload, so the rest of the page still loads and nothing is dropped silently.
+
+Money is never a float in the warehouse: JSON numbers are converted to decimals by
+Arrow's exact float-to-decimal cast, NetSuite's text numbers stay text until staging.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# ISO 4217 codes in circulation: a record whose currency is not one of them is quarantined.
+ISO_CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD
+    BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
+    FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD
+    JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT
+    MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG
+    QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SYP SZL THB TJS TMT
+    TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW
+    ZWL""".split()
+)
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "decimal": pa.decimal128(18, 2),
+    "rate": pa.decimal128(18, 6),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "json": pa.string(),
+}
+
+# What Arrow is given to read a JSON value of each kind, before the exact cast.
+_WIRE_TYPES: dict[str, pa.DataType] = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "decimal": pa.float64(),
+    "rate": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.string(),
+    "timestamp": pa.string(),
+    "json": pa.string(),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    """Column name in the raw table."""
+    kind: str
+    """One of str, int, decimal, rate, bool, date, timestamp, json."""
+    path: tuple[str, ...] = ()
+    """Path in the wire record; defaults to ``(name,)``."""
+
+    @property
+    def wire_path(self) -> tuple[str, ...]:
+        return self.path or (self.name,)
+
+
+@dataclass(frozen=True)
+class Contract:
+    resource: str
+    fields: tuple[Field, ...]
+    primary_key: str | tuple[str, ...]
+    text_wire: bool = False
+    """True where the vendor sends every value as text (NetSuite): values stay text and are
+    only checked for being parseable; staging casts them."""
+    currencies: tuple[str, ...] = ()
+    """Fields that must hold an ISO 4217 code."""
+    non_negative: tuple[str, ...] = ()
+    """Fields that must not be negative (hours, quantities)."""
+    required: tuple[str, ...] = ()
+    """Fields besides the primary key that must be present."""
+
+    def stored_kind(self, f: Field) -> str:
+        """Text-wire values stay text, but for timestamps: those are q2c's own TO_CHAR cursors."""
+        return "str" if self.text_wire and f.kind != "timestamp" else f.kind
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(f.name, _ARROW_TYPES[self.stored_kind(f)]) for f in self.fields])
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.primary_key,) if isinstance(self.primary_key, str) else self.primary_key
+
+    @property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(f.wire_path[0] for f in self.fields)
+
+
+@dataclass
+class PageResult:
+    table: pa.Table
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    new_fields: set[str] = field(default_factory=set)
+
+
+def _timestamps(values: pa.Array) -> pa.Array:
+    """ISO text to UTC timestamps; text without an offset (NetSuite's TO_CHAR) is UTC."""
+    try:
+        return pc.cast(values, _ARROW_TYPES["timestamp"])
+    except pa.ArrowInvalid:
+        return pc.assume_timezone(pc.cast(values, pa.timestamp("us")), "UTC")
+
+
+def _cast(values: pa.Array, kind: str) -> pa.Array:
+    target = _ARROW_TYPES[kind]
+    if values.type == target:
+        return values
+    return _timestamps(values) if kind == "timestamp" else pc.cast(values, target)
+
+
+class RecordError(ValueError):
+    """A record broke its contract; the message is the quarantine reason."""
+
+
+def _dig(record: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _check_value(value: Any, f: Field, text_wire: bool) -> Any:
+    """Validate one value and return it in its storage form (slow path only)."""
+    if value is None:
+        return None
+    kind = f.kind
+    try:
+        if text_wire:
+            if not isinstance(value, str):
+                raise TypeError
+            if kind in ("int",):
+                int(value)
+            elif kind in ("decimal", "rate"):
+                if not Decimal(value).is_finite():
+                    raise ValueError
+            elif kind == "bool" and value not in ("T", "F"):
+                raise ValueError
+            return value
+        if kind == "str":
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError
+            return value
+        if kind in ("decimal", "rate"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError
+            number = Decimal(str(value))
+            if number.as_tuple().exponent < -_ARROW_TYPES[kind].scale:
+                raise ValueError
+            return number
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if kind in ("date", "timestamp"):
+            if not isinstance(value, str):
+                raise TypeError
+            _cast(pa.array([value]), kind)
+            return value
+        if kind == "json":
+            return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError, ArithmeticError, pa.ArrowException):
+        pass
+    else:
+        raise AssertionError(f"unknown field kind {kind!r}")
+    raise RecordError(f"wrong type: {f.name}={value!r} is not a valid {kind}")
+
+
+def _extract_columns(records: Sequence[dict[str, Any]], contract: Contract) -> dict[str, list]:
+    return {
+        f.name: [
+            (json.dumps(v, sort_keys=True, separators=(",", ":")) if v is not None else None)
+            if f.kind == "json"
+            else v
+            for v in (_dig(r, f.wire_path) for r in records)
+        ]
+        for f in contract.fields
+    }
+
+
+def _fast_table(records: Sequence[dict[str, Any]], contract: Contract) -> pa.Table:
+    """Column-wise conversion; raises on any value Arrow cannot read as its kind."""
+    columns = _extract_columns(records, contract)
+    arrays = []
+    for f in contract.fields:
+        if contract.stored_kind(f) != f.kind:
+            values = columns[f.name]
+            arr = pa.array(values, pa.string())
+            # Parseability of NetSuite text is checked by a cast that is thrown away.
+            if f.kind in ("int", "decimal", "rate"):
+                pc.cast(arr, pa.decimal128(38, 10) if f.kind != "int" else pa.int64())
+            elif f.kind == "bool" and not pc.all(
+                pc.or_kleene(pc.is_in(arr, pa.array(["T", "F"])), pc.is_null(arr))
+            ).as_py():
+                raise pa.ArrowInvalid(f"{f.name} holds a value other than T/F")
+            arrays.append(arr)
+            continue
+        arrays.append(_cast(pa.array(columns[f.name], _WIRE_TYPES[f.kind]), f.kind))
+    return pa.Table.from_arrays(arrays, schema=contract.arrow_schema)
+
+
+def _rule_violations(record: dict[str, Any], contract: Contract) -> str | None:
+    """The business rules of the contract that are not about types."""
+    by_name = {f.name: f for f in contract.fields}
+    for name in contract.keys:
+        if _dig(record, by_name[name].wire_path) in (None, ""):
+            return f"missing key: {name}"
+    for name in contract.required:
+        if _dig(record, by_name[name].wire_path) in (None, ""):
+            return f"missing required field: {name}"
+    for name in contract.currencies:
+        value = _dig(record, by_name[name].wire_path)
+        if value is not None and value not in ISO_CURRENCIES:
+            return f"unknown currency: {name}={value!r}"
+    for name in contract.non_negative:
+        value = _dig(record, by_name[name].wire_path)
+        try:
+            if value is not None and Decimal(str(value)) < 0:
+                return f"negative value: {name}={value!r}"
+        except ArithmeticError:
+            pass  # a type problem, reported by the type check
+    return None
+
+
+def _fast_rule_mask(table: pa.Table, contract: Contract) -> pa.Array:
+    """True for rows that pass the non-type rules, computed column-wise."""
+    ok = pa.array([True] * table.num_rows, pa.bool_())
+    for name in contract.keys:
+        ok = pc.and_(ok, pc.is_valid(table[name]))
+        if pa.types.is_string(table.schema.field(name).type):
+            ok = pc.and_(ok, pc.not_equal(table[name], ""))
+    for name in contract.required:
+        ok = pc.and_(ok, pc.is_valid(table[name]))
+    for name in contract.currencies:
+        col = table[name]
+        good = pc.or_kleene(pc.is_null(col), pc.is_in(col, pa.array(sorted(ISO_CURRENCIES))))
+        ok = pc.and_(ok, good)
+    for name in contract.non_negative:
+        col = table[name]
+        if contract.text_wire:
+            col = pc.cast(col, pa.decimal128(38, 10))
+        ok = pc.and_(ok, pc.or_kleene(pc.is_null(col), pc.greater_equal(col, 0)))
+    return pc.fill_null(ok, False)
+
+
+def quarantine_row(
+    record: dict[str, Any], contract: Contract, source: str, reason: str
+) -> dict[str, Any]:
+    by_name = {f.name: f for f in contract.fields}
+    key = [_dig(record, by_name[name].wire_path) for name in contract.keys]
+    return {
+        "source": source,
+        "resource": contract.resource,
+        "record_id": None if None in key else "|".join(str(k) for k in key),
+        "reason": reason,
+        "payload": json.dumps(record, sort_keys=True, default=str),
+    }
+
+
+def convert_page(records: Sequence[dict[str, Any]], contract: Contract, source: str) -> PageResult:
+    """Turn one page of wire records into an Arrow table plus quarantined records."""
+    seen: set[str] = set()
+    for r in records:
+        seen.update(r.keys())
+    new_fields = {k for k in seen - contract.field_names if k not in ("attributes", "links")}
+    try:
+        table = _fast_table(records, contract)
+    except (pa.ArrowException, TypeError, ValueError, ArithmeticError):
+        return _slow_page(records, contract, source, new_fields)
+    table = _with_new_fields(table, records, new_fields)
+    mask = _fast_rule_mask(table, contract)
+    if pc.all(mask).as_py():
+        return PageResult(table, [], new_fields)
+    bad = [i for i, good in enumerate(mask.to_pylist()) if not good]
+    quarantined = [
+        quarantine_row(records[i], contract, source, _rule_violations(records[i], contract) or "")
+        for i in bad
+    ]
+    return PageResult(table.filter(mask), quarantined, new_fields)
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _with_new_fields(
+    table: pa.Table, records: Sequence[dict[str, Any]], new_fields: set[str]
+) -> pa.Table:
+    """Schema drift is taken in: a field the contract does not know loads as text."""
+    for name in sorted(new_fields):
+        values = [_as_text(r.get(name)) for r in records]
+        table = table.append_column(pa.field(name, pa.string()), pa.array(values, pa.string()))
+    return table
+
+
+def _slow_page(
+    records: Sequence[dict[str, Any]], contract: Contract, source: str, new_fields: set[str]
+) -> PageResult:
+    """Record by record: used only for a page that holds at least one bad value."""
+    good: list[dict[str, Any]] = []
+    good_records: list[dict[str, Any]] = []
+    quarantined: list[dict[str, Any]] = []
+    for record in records:
+        try:
+            reason = _rule_violations(record, contract)
+            if reason:
+                raise RecordError(reason)
+            row = {
+                f.name: _check_value(
+                    _dig(record, f.wire_path), f, contract.stored_kind(f) != f.kind
+                )
+                for f in contract.fields
+            }
+        except RecordError as exc:
+            quarantined.append(quarantine_row(record, contract, source, str(exc)))
+            continue
+        good.append(row)
+        good_records.append(record)
+    table = _with_new_fields(_fast_table_from_rows(good, contract), good_records, new_fields)
+    return PageResult(table, quarantined, new_fields)
+
+
+def _fast_table_from_rows(rows: list[dict[str, Any]], contract: Contract) -> pa.Table:
+    arrays = []
+    for f in contract.fields:
+        values = [r[f.name] for r in rows]
+        if contract.stored_kind(f) != f.kind or f.kind in ("str", "json"):
+            arrays.append(pa.array(values, pa.string()))
+        elif f.kind in ("date", "timestamp"):
+            arrays.append(_cast(pa.array(values, pa.string()), f.kind))
+        else:
+            arrays.append(pa.array(values, _ARROW_TYPES[f.kind]))
+    return pa.Table.from_arrays(arrays, schema=contract.arrow_schema)

@@ -1,0 +1,112 @@
+"""What every source shares: the HTTP client, the page loop and the run's figures.
+
+Sources differ only in endpoints, paginators and contracts; how a page is fetched,
+retried, converted, quarantined and counted is decided here once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from dlt.sources.helpers.requests import Client
+
+from pipelines.lib.contracts import Contract, convert_page
+
+QUARANTINE_TABLE = "quarantine"
+
+# Retried with exponential backoff, honouring Retry-After; a dropped connection is retried too.
+_RETRY_STATUS = (429, 500, 502, 503, 504)
+
+
+@dataclass
+class ExtractStats:
+    """Figures of one extraction run, reported as Dagster metadata."""
+
+    requests: int = 0
+    retried_responses: int = 0
+    pages: dict[str, int] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    new_fields: dict[str, list[str]] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def count_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self.requests += 1
+        if response.status_code in _RETRY_STATUS:
+            self.retried_responses += 1
+
+    def add_page(self, resource: str, records: int, quarantined: int, new_fields: set[str]) -> None:
+        self.pages[resource] = self.pages.get(resource, 0) + 1
+        self.records[resource] = self.records.get(resource, 0) + records
+        if quarantined:
+            self.quarantined[resource] = self.quarantined.get(resource, 0) + quarantined
+        if new_fields:
+            known = set(self.new_fields.get(resource, ()))
+            self.new_fields[resource] = sorted(known | new_fields)
+
+    @property
+    def elapsed_seconds(self) -> float:
+        return round(time.monotonic() - self.started, 3)
+
+
+def make_client(
+    base_url: str,
+    headers: dict[str, str],
+    stats: ExtractStats,
+    max_attempts: int = 6,
+) -> RESTClient:
+    """A REST client on dlt's retrying session, counting every response it gets."""
+    session = Client(
+        raise_for_status=False,
+        status_codes=_RETRY_STATUS,
+        request_max_attempts=max_attempts,
+        request_backoff_factor=0.5,
+        request_max_retry_delay=30,
+        respect_retry_after_header=True,
+    ).session
+    session.hooks["response"].append(stats.count_response)
+    return RESTClient(base_url=base_url.rstrip("/"), headers=headers, session=session)
+
+
+def arrow_pages(
+    pages: Iterable[list[dict[str, Any]]],
+    contract: Contract,
+    source: str,
+    stats: ExtractStats,
+) -> Iterator[Any]:
+    """Yield each page as one Arrow table; refused records go to the quarantine table."""
+    for page in pages:
+        result = convert_page(page, contract, source)
+        stats.add_page(
+            contract.resource, result.table.num_rows, len(result.quarantined), result.new_fields
+        )
+        if result.table.num_rows:
+            yield result.table
+        if result.quarantined:
+            yield dlt.mark.with_hints(
+                result.quarantined,
+                dlt.mark.make_hints(
+                    table_name=QUARANTINE_TABLE, write_disposition="append", primary_key=()
+                ),
+                create_table_variant=True,
+            )
+
+
+def paginate(
+    client: RESTClient,
+    path: str,
+    paginator: BasePaginator,
+    data_selector: str,
+    **request: Any,
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of records from one endpoint, with an explicit paginator and selector."""
+    for page in client.paginate(
+        path, paginator=paginator, data_selector=data_selector, **request
+    ):
+        yield list(page)

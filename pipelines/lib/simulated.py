@@ -1,0 +1,88 @@
+"""Point q2c's sources at the built-in simulator: the demo's, the UI's and the tests' one way.
+
+The simulator serves the three vendor APIs on loopback from its own DuckDB file (never the
+warehouse), with a fresh random token; the sources find it through the same environment
+variables a real deployment sets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from simulator.api.server import SimulatorServer
+from simulator.firm import FirmParams, generate
+
+HARVEST_ACCOUNT_ID = "100001"
+
+
+@dataclass
+class SimulatedSources:
+    server: SimulatorServer
+    firm: duckdb.DuckDBPyConnection
+    db_path: Path
+    env: dict[str, str]
+
+
+def source_env(server: SimulatorServer, token: str, as_of: str) -> dict[str, str]:
+    """The environment that points every q2c source at ``server``."""
+    return {
+        "SOURCES__CRM__BASE_URL": server.crm_base_url,
+        "SOURCES__CRM__ACCESS_TOKEN": token,
+        "SOURCES__PSA__BASE_URL": server.psa_base_url,
+        "SOURCES__PSA__ACCOUNT_ID": HARVEST_ACCOUNT_ID,
+        "SOURCES__PSA__ACCESS_TOKEN": token,
+        "SOURCES__ERP__BASE_URL": server.erp_base_url,
+        "SOURCES__ERP__ACCESS_TOKEN": token,
+        "Q2C_AS_OF_DATE": as_of,
+    }
+
+
+@contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def simulated_sources(
+    db_path: Path, params: FirmParams | None = None, port: int = 0
+) -> Iterator[SimulatedSources]:
+    """Generate the firm (when ``params`` are given), serve it, and point the sources at it."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if params is not None:
+        for stale in (db_path, db_path.with_name(db_path.name + ".wal")):
+            stale.unlink(missing_ok=True)
+    firm = duckdb.connect(str(db_path))
+    try:
+        if params is not None:
+            generate(firm, params)
+        as_of = firm.execute("select value from sim_meta where key = 'as_of'").fetchone()
+        if as_of is None:
+            raise RuntimeError(f"{db_path} holds no simulated firm: generate one first")
+        token = secrets.token_urlsafe(24)
+        server = SimulatorServer(
+            firm, token=token, harvest_account_id=HARVEST_ACCOUNT_ID, port=port
+        ).start()
+        env = source_env(server, token, str(as_of[0])[:10])
+        try:
+            with patched_environ(env):
+                yield SimulatedSources(server, firm, db_path, env)
+        finally:
+            server.stop()
+    finally:
+        firm.close()

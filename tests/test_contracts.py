@@ -1,0 +1,98 @@
+"""Record contracts: a page loads whole, bad records are split off with a reason, drift is kept."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+
+from pipelines.defs.ingest.erp.objects import TABLES as ERP_TABLES
+from pipelines.defs.ingest.psa.objects import RESOURCES as PSA_RESOURCES
+from pipelines.lib.contracts import convert_page
+
+TIME_ENTRIES = PSA_RESOURCES["time_entries"]
+
+
+def time_entry(id_: int | None, **overrides) -> dict:
+    record = {
+        "id": id_,
+        "spent_date": "2026-10-05",
+        "hours": 7.25,
+        "billable": True,
+        "billable_rate": 180.5,
+        "is_closed": True,
+        "user": {"id": 9, "name": "Ada Lovelace"},
+        "client": {"id": 3, "name": "Northwind Ltd", "currency": "GBP"},
+        "project": {"id": 11, "name": "Rollout", "code": "006000000000001AAA"},
+        "task": {"id": 2, "name": "Consultant"},
+        "invoice": None,
+        "created_at": "2026-10-05T17:00:00Z",
+        "updated_at": "2026-10-06T09:30:00Z",
+    }
+    if id_ is None:
+        del record["id"]
+    record.update(overrides)
+    return record
+
+
+def test_clean_page_is_one_typed_table() -> None:
+    result = convert_page([time_entry(1), time_entry(2)], TIME_ENTRIES, "psa")
+    assert result.quarantined == []
+    table = result.table
+    assert table.num_rows == 2
+    assert table.schema.field("hours").type == pa.decimal128(18, 2)
+    assert table.column("billable_rate").to_pylist() == [Decimal("180.50")] * 2
+    assert table.column("client_currency").to_pylist() == ["GBP", "GBP"]
+    assert table.column("invoice_number").to_pylist() == [None, None]
+    assert pa.types.is_timestamp(table.schema.field("updated_at").type)
+
+
+def test_each_broken_record_is_quarantined_with_its_reason() -> None:
+    page = [
+        time_entry(1),
+        time_entry(None),
+        time_entry(3, hours="not-a-number"),
+        time_entry(4, client={"id": 3, "name": "Northwind Ltd", "currency": "XXY"}),
+        time_entry(5, hours=-2.0),
+        time_entry(6),
+    ]
+    result = convert_page(page, TIME_ENTRIES, "psa")
+    assert result.table.column("id").to_pylist() == [1, 6]
+    reasons = {q["record_id"]: q["reason"] for q in result.quarantined}
+    assert reasons[None].startswith("missing key: id")
+    assert reasons["3"].startswith("wrong type: hours")
+    assert reasons["4"].startswith("unknown currency")
+    assert reasons["5"].startswith("negative value: hours")
+    for row in result.quarantined:
+        assert row["source"] == "psa" and row["resource"] == "time_entries"
+        json.loads(row["payload"])
+
+
+def test_rule_violations_on_a_well_typed_page_take_the_fast_path() -> None:
+    page = [time_entry(1), time_entry(2, hours=-1.0), time_entry(3)]
+    result = convert_page(page, TIME_ENTRIES, "psa")
+    assert result.table.column("id").to_pylist() == [1, 3]
+    assert [q["record_id"] for q in result.quarantined] == ["2"]
+
+
+def test_new_field_is_taken_in_as_text_and_reported() -> None:
+    page = [time_entry(1, drift_field={"a": 1}), time_entry(2)]
+    result = convert_page(page, TIME_ENTRIES, "psa")
+    assert result.new_fields == {"drift_field"}
+    assert result.table.column("drift_field").to_pylist() == ['{"a":1}', None]
+
+
+def test_netsuite_text_is_kept_and_checked() -> None:
+    _, contract = ERP_TABLES["transactionline"]
+    good = {
+        "uniquekey": "77", "transaction": "5", "id": "1", "quantity": "12.5", "rate": "150",
+        "netamount": "1875", "mainline": "F", "linelastmodifieddate": "2026-10-31 18:00:00",
+    }
+    bad = {**good, "uniquekey": "78", "netamount": "abc"}
+    result = convert_page([good, bad], contract, "erp")
+    assert result.table.column("netamount").to_pylist() == ["1875"]
+    assert result.table.column("quantity").to_pylist() == ["12.5"]
+    assert pa.types.is_timestamp(result.table.schema.field("linelastmodifieddate").type)
+    assert [q["record_id"] for q in result.quarantined] == ["78"]
+    assert "netamount" in result.quarantined[0]["reason"]
