@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.helpers.requests import Client
+from requests import Response
 
 from pipelines.lib.contracts import Contract, convert_page
 
@@ -22,6 +24,12 @@ QUARANTINE_TABLE = "quarantine"
 
 # Retried with exponential backoff, honouring Retry-After; a dropped connection is retried too.
 _RETRY_STATUS = (429, 500, 502, 503, 504)
+_RETRY_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 @dataclass
@@ -36,10 +44,17 @@ class ExtractStats:
     new_fields: dict[str, list[str]] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
-    def count_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+    def should_retry(self, response: Response | None, exception: BaseException | None) -> bool:
+        """Called by dlt's retrying session after every attempt: counts it and decides."""
         self.requests += 1
-        if response.status_code in _RETRY_STATUS:
+        transient = (
+            isinstance(exception, _RETRY_EXCEPTIONS)
+            if response is None
+            else response.status_code in _RETRY_STATUS
+        )
+        if transient:
             self.retried_responses += 1
+        return transient
 
     def add_page(self, resource: str, records: int, quarantined: int, new_fields: set[str]) -> None:
         self.pages[resource] = self.pages.get(resource, 0) + 1
@@ -64,13 +79,15 @@ def make_client(
     """A REST client on dlt's retrying session, counting every response it gets."""
     session = Client(
         raise_for_status=False,
-        status_codes=_RETRY_STATUS,
+        # One predicate both counts every attempt and decides the retry (429, 5xx, drops).
+        status_codes=(),
+        exceptions=(),
+        retry_condition=stats.should_retry,
         request_max_attempts=max_attempts,
         request_backoff_factor=0.5,
         request_max_retry_delay=30,
         respect_retry_after_header=True,
     ).session
-    session.hooks["response"].append(stats.count_response)
     return RESTClient(base_url=base_url.rstrip("/"), headers=headers, session=session)
 
 
@@ -80,13 +97,19 @@ def arrow_pages(
     source: str,
     stats: ExtractStats,
 ) -> Iterator[Any]:
-    """Yield each page as one Arrow table; refused records go to the quarantine table."""
+    """Yield each page as one Arrow table; refused records go to the quarantine table.
+
+    A resource with no rows yet still yields its empty, typed table, so the raw table
+    exists for the models downstream from the first sync on.
+    """
+    loaded_any = False
     for page in pages:
         result = convert_page(page, contract, source)
         stats.add_page(
             contract.resource, result.table.num_rows, len(result.quarantined), result.new_fields
         )
         if result.table.num_rows:
+            loaded_any = True
             yield result.table
         if result.quarantined:
             yield dlt.mark.with_hints(
@@ -96,6 +119,8 @@ def arrow_pages(
                 ),
                 create_table_variant=True,
             )
+    if not loaded_any:
+        yield contract.arrow_schema.empty_table()
 
 
 def paginate(

@@ -37,12 +37,16 @@ def run_checkpoint(settings: Settings, checkpoint_name: str) -> Any:
             "Q2C_GX_RESULTS_DIR": str(results_dir),
         },
     )
-    datasource = context.data_sources.get("warehouse")
+    checkpoint = context.checkpoints.get(checkpoint_name)
     try:
-        return context.checkpoints.get(checkpoint_name).run()
+        return checkpoint.run()
     finally:
-        # Release the file: DuckDB lets the next writer in only when every handle is closed.
-        datasource.get_engine().dispose()
+        # Release the file: DuckDB lets another connection in only when GX's are all closed.
+        for definition in checkpoint.validation_definitions:
+            datasource = definition.data.data_asset.datasource
+            if datasource.execution_engine is not None:
+                datasource.execution_engine.close()
+            datasource.get_engine().dispose()
 
 
 def _offenders(settings: Settings, table: str) -> dict[str, Any]:

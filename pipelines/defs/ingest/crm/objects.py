@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pipelines.lib.contracts import Contract, Field
 
 API_VERSION = "v62.0"
 BATCH_SIZE = 2000
 CURSOR = "SystemModstamp"
-INITIAL_CURSOR = "2000-01-01T00:00:00Z"
+INITIAL_CURSOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 _AUDIT = (
     Field("CreatedDate", "timestamp"),

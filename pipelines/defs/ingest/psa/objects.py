@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pipelines.lib.contracts import Contract, Field
 
 PER_PAGE = 2000
 CURSOR = "updated_at"
-INITIAL_CURSOR = "2000-01-01T00:00:00Z"
+INITIAL_CURSOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 _AUDIT = (Field("created_at", "timestamp"), Field("updated_at", "timestamp"))
 
