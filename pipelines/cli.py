@@ -166,8 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole pipeline on the simulated firm")
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--scale", choices=["small", "medium", "large"], default="small")
-    demo.add_argument("--as-of", default=os.environ.get("Q2C_AS_OF_DATE", ""),
-                      help="the firm's and the reconciliation's date (default today)")
+    demo.add_argument(
+        "--as-of",
+        default=os.environ.get("Q2C_AS_OF_DATE", ""),
+        help="the firm's and the reconciliation's date (default today)",
+    )
     demo.add_argument("--problem-rate", type=float, default=0.03)
     demo.set_defaults(func=cmd_demo)
 

@@ -4,6 +4,7 @@ from dagster import Definitions, in_process_executor
 from dagster_dlt import DagsterDltResource
 
 from pipelines.defs.ingest.assets import ingest_assets
+from pipelines.defs.ingest.checks import quarantine_checks
 from pipelines.defs.quality.checks import quality_checks
 from pipelines.defs.reports.month_end import month_end_report
 from pipelines.defs.schedules import jobs, schedules
@@ -11,7 +12,7 @@ from pipelines.defs.transform.dbt import dbt_resource, warehouse_models
 
 defs = Definitions(
     assets=[*ingest_assets, warehouse_models, month_end_report],
-    asset_checks=quality_checks,
+    asset_checks=[*quarantine_checks, *quality_checks],
     jobs=jobs,
     schedules=schedules,
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},

@@ -84,6 +84,12 @@ class Contract:
     """Fields that must not be negative (hours, quantities)."""
     required: tuple[str, ...] = ()
     """Fields besides the primary key that must be present."""
+    cursor: str | None = None
+    """The incremental cursor: a record without it could never be synced again, so it is required."""
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        return self.required + ((self.cursor,) if self.cursor else ())
 
     def stored_kind(self, f: Field) -> str:
         """Text-wire values stay text, but for timestamps: those are q2c's own TO_CHAR cursors."""
@@ -210,9 +216,12 @@ def _fast_table(records: Sequence[dict[str, Any]], contract: Contract) -> pa.Tab
             # Parseability of NetSuite text is checked by a cast that is thrown away.
             if f.kind in ("int", "decimal", "rate"):
                 pc.cast(arr, pa.decimal128(38, 10) if f.kind != "int" else pa.int64())
-            elif f.kind == "bool" and not pc.all(
-                pc.or_kleene(pc.is_in(arr, pa.array(["T", "F"])), pc.is_null(arr))
-            ).as_py():
+            elif (
+                f.kind == "bool"
+                and not pc.all(
+                    pc.or_kleene(pc.is_in(arr, pa.array(["T", "F"])), pc.is_null(arr))
+                ).as_py()
+            ):
                 raise pa.ArrowInvalid(f"{f.name} holds a value other than T/F")
             arrays.append(arr)
             continue
@@ -226,7 +235,7 @@ def _rule_violations(record: dict[str, Any], contract: Contract) -> str | None:
     for name in contract.keys:
         if _dig(record, by_name[name].wire_path) in (None, ""):
             return f"missing key: {name}"
-    for name in contract.required:
+    for name in contract.required_fields:
         if _dig(record, by_name[name].wire_path) in (None, ""):
             return f"missing required field: {name}"
     for name in contract.currencies:
@@ -250,7 +259,7 @@ def _fast_rule_mask(table: pa.Table, contract: Contract) -> pa.Array:
         ok = pc.and_(ok, pc.is_valid(table[name]))
         if pa.types.is_string(table.schema.field(name).type):
             ok = pc.and_(ok, pc.not_equal(table[name], ""))
-    for name in contract.required:
+    for name in contract.required_fields:
         ok = pc.and_(ok, pc.is_valid(table[name]))
     for name in contract.currencies:
         col = table[name]

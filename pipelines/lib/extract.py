@@ -131,7 +131,5 @@ def paginate(
     **request: Any,
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of records from one endpoint, with an explicit paginator and selector."""
-    for page in client.paginate(
-        path, paginator=paginator, data_selector=data_selector, **request
-    ):
+    for page in client.paginate(path, paginator=paginator, data_selector=data_selector, **request):
         yield list(page)

@@ -5,7 +5,6 @@ Data Docs are written under ``data/gx``. The check's metadata carries GX's stati
 observed counts and amounts, and up to 20 offending source record ids.
 """
 
-
 from typing import Any
 
 import great_expectations as gx
@@ -90,9 +89,7 @@ def gx_asset_check(
         result = run_checkpoint(settings, checkpoint)
         validation = next(iter(result.run_results.values()))
         stats = validation.statistics
-        failed = [
-            r.expectation_config.type for r in validation.results if not r.success
-        ]
+        failed = [r.expectation_config.type for r in validation.results if not r.success]
         data_docs = settings.data_dir / "gx" / "data_docs" / "index.html"
         return AssetCheckResult(
             passed=bool(result.success),

@@ -5,7 +5,6 @@ definition-time source only names the resources); every asset of a run writes th
 DuckDB warehouse, so they share the ``warehouse`` concurrency pool.
 """
 
-
 from collections.abc import Callable, Iterator
 from typing import Any
 

@@ -14,7 +14,13 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from requests import Request, Response
 
-from pipelines.defs.ingest.crm.objects import API_VERSION, BATCH_SIZE, CURSOR, INITIAL_CURSOR, OBJECTS
+from pipelines.defs.ingest.crm.objects import (
+    API_VERSION,
+    BATCH_SIZE,
+    CURSOR,
+    INITIAL_CURSOR,
+    OBJECTS,
+)
 from pipelines.lib.extract import ExtractStats, arrow_pages, make_client, paginate
 
 
@@ -54,7 +60,11 @@ def crm(
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_object(
             modified: dlt.sources.incremental[Any] = dlt.sources.incremental(
-                CURSOR, initial_value=INITIAL_CURSOR, lag=lookback_seconds
+                CURSOR,
+                initial_value=INITIAL_CURSOR,
+                lag=lookback_seconds,
+                # quarantine rows carry no cursor; every good row has one (required by its contract)
+                on_cursor_value_missing="include",
             ),
         ) -> Iterator[Any]:
             if not access_token:

@@ -40,7 +40,11 @@ def erp(
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_table(
             modified: dlt.sources.incremental[Any] = dlt.sources.incremental(
-                cursor, initial_value=INITIAL_CURSOR, lag=lookback_seconds
+                cursor,
+                initial_value=INITIAL_CURSOR,
+                lag=lookback_seconds,
+                # quarantine rows carry no cursor; every good row has one (required by its contract)
+                on_cursor_value_missing="include",
             ),
         ) -> Iterator[Any]:
             if not access_token:
@@ -50,9 +54,7 @@ def erp(
             pages = paginate(
                 make_client(base_url, headers, run_stats),
                 "/services/rest/query/v1/suiteql",
-                OffsetPaginator(
-                    limit=PAGE_LIMIT, total_path=None, has_more_path="hasMore"
-                ),
+                OffsetPaginator(limit=PAGE_LIMIT, total_path=None, has_more_path="hasMore"),
                 "items",
                 method="POST",
                 json={"q": suiteql},

@@ -31,6 +31,7 @@ RESOURCES: dict[str, Contract] = {
             *_AUDIT,
         ),
         primary_key="id",
+        cursor=CURSOR,
         currencies=("currency",),
     ),
     "users": Contract(
@@ -50,6 +51,7 @@ RESOURCES: dict[str, Contract] = {
             *_AUDIT,
         ),
         primary_key="id",
+        cursor=CURSOR,
     ),
     "tasks": Contract(
         "tasks",
@@ -63,6 +65,7 @@ RESOURCES: dict[str, Contract] = {
             *_AUDIT,
         ),
         primary_key="id",
+        cursor=CURSOR,
     ),
     "projects": Contract(
         "projects",
@@ -85,6 +88,7 @@ RESOURCES: dict[str, Contract] = {
             *_AUDIT,
         ),
         primary_key="id",
+        cursor=CURSOR,
         currencies=("client_currency",),
     ),
     "time_entries": Contract(
@@ -112,6 +116,7 @@ RESOURCES: dict[str, Contract] = {
             *_AUDIT,
         ),
         primary_key="id",
+        cursor=CURSOR,
         currencies=("client_currency",),
         non_negative=("hours",),
         required=("spent_date", "hours", "project_id"),
@@ -137,6 +142,7 @@ RESOURCES: dict[str, Contract] = {
             *_AUDIT,
         ),
         primary_key="id",
+        cursor=CURSOR,
         currencies=("client_currency",),
         non_negative=("units",),
     ),

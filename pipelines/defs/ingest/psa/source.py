@@ -54,7 +54,11 @@ def psa(
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_resource(
             updated: dlt.sources.incremental[Any] = dlt.sources.incremental(
-                CURSOR, initial_value=INITIAL_CURSOR, lag=lookback_seconds
+                CURSOR,
+                initial_value=INITIAL_CURSOR,
+                lag=lookback_seconds,
+                # quarantine rows carry no cursor; every good row has one (required by its contract)
+                on_cursor_value_missing="include",
             ),
         ) -> Iterator[Any]:
             pages = paginate(

@@ -1,0 +1,92 @@
+"""One check per source system: did the last load refuse any record?
+
+Refused records sit in ``raw_<system>.quarantine`` with their reason and raw payload; the
+check names the resources and reasons, so nothing is dropped without someone seeing it.
+"""
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetChecksDefinition,
+    MetadataValue,
+    multi_asset_check,
+)
+
+from pipelines.defs.ingest.assets import WAREHOUSE_POOL, ingest_assets
+from pipelines.lib.extract import QUARANTINE_TABLE
+from pipelines.lib.warehouse import connect
+from pipelines.settings import Settings, raw_dataset
+
+CHECK_NAME = "no_quarantined_records"
+
+
+def quarantined_in_last_load(settings: Settings, system: str) -> dict[str, list[tuple]]:
+    """resource -> [(reason, count)] for the system's most recent successful load."""
+    dataset = raw_dataset(system)
+    with connect(settings.warehouse_path) as con:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [dataset],
+            ).fetchall()
+        }
+        if QUARANTINE_TABLE not in tables:
+            return {}
+        rows = con.execute(
+            f"""
+            select resource, reason, count(*)
+            from {dataset}.{QUARANTINE_TABLE}
+            where _dlt_load_id = (select max(load_id) from {dataset}._dlt_loads where status = 0)
+            group by all order by 1, 2
+            """
+        ).fetchall()
+    found: dict[str, list[tuple]] = {}
+    for resource, reason, count in rows:
+        found.setdefault(resource, []).append((reason, count))
+    return found
+
+
+def build_quarantine_check(system: str, assets_def) -> AssetChecksDefinition:
+    keys = sorted(assets_def.keys, key=lambda k: k.to_user_string())
+
+    @multi_asset_check(
+        specs=[
+            AssetCheckSpec(
+                CHECK_NAME,
+                asset=key,
+                description="No record of this resource was quarantined by the last load.",
+            )
+            for key in keys
+        ],
+        name=f"{system}_quarantine",
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
+        found = quarantined_in_last_load(Settings.from_env(), system)
+        selected = {check.asset_key for check in context.selected_asset_check_keys}
+        for key in keys:
+            if key not in selected:
+                continue
+            reasons = found.get(key.path[-1], [])
+            count = sum(c for _, c in reasons)
+            yield AssetCheckResult(
+                asset_key=key,
+                check_name=CHECK_NAME,
+                passed=count == 0,
+                severity=AssetCheckSeverity.WARN,
+                metadata={
+                    "quarantined_records": count,
+                    "reasons": MetadataValue.json({r: c for r, c in reasons}),
+                    "quarantine_table": f"{raw_dataset(system)}.{QUARANTINE_TABLE}",
+                },
+            )
+
+    return _check
+
+
+quarantine_checks = [build_quarantine_check(next(iter(a.keys)).path[1], a) for a in ingest_assets]
