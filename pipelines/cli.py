@@ -123,7 +123,8 @@ def _reset_warehouse(settings: Settings) -> None:
 
     for path in (settings.warehouse_path, Path(str(settings.warehouse_path) + ".wal")):
         path.unlink(missing_ok=True)
-    shutil.rmtree(settings.dlt_pipelines_dir, ignore_errors=True)
+    for folder in (settings.dlt_pipelines_dir, settings.landing_dir):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def cmd_run(args: argparse.Namespace) -> None:

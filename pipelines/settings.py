@@ -24,6 +24,7 @@ class Settings:
     data_dir: Path
     warehouse_path: Path
     reports_dir: Path
+    landing_dir: Path
     dlt_pipelines_dir: Path
     as_of: date
 
@@ -42,6 +43,7 @@ class Settings:
             data_dir=data_dir,
             warehouse_path=warehouse.resolve(),
             reports_dir=data_dir / "reports",
+            landing_dir=data_dir / "landing",
             dlt_pipelines_dir=data_dir / "dlt",
             as_of=as_of,
         )
@@ -49,3 +51,8 @@ class Settings:
 
 def raw_dataset(system: str) -> str:
     return f"raw_{system}"
+
+
+def landing_path(settings: Settings, system: str) -> Path:
+    """Where dlt loads one system before it is published into the warehouse in one transaction."""
+    return settings.landing_dir / f"{system}.duckdb"

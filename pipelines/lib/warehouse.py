@@ -17,3 +17,39 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def publish_dataset(warehouse: Path, landing: Path, dataset: str) -> dict[str, int]:
+    """Copy every table of ``dataset`` from a landing file into the warehouse, atomically.
+
+    Readers of the warehouse see either the whole previous load or the whole new one, never
+    a half-loaded mix: a failed or killed load stops before this, and this is one transaction.
+    Returns rows per table.
+    """
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with connect(warehouse) as con:
+        con.execute(f"attach '{landing}' as landing (read_only)")
+        tables = [
+            r[0]
+            for r in con.execute(
+                """select table_name from duckdb_tables()
+                   where database_name = 'landing' and schema_name = ? order by 1""",
+                [dataset],
+            ).fetchall()
+        ]
+        rows: dict[str, int] = {}
+        con.execute("begin transaction")
+        try:
+            con.execute(f"create schema if not exists {dataset}")
+            for table in tables:
+                con.execute(
+                    f'create or replace table {dataset}."{table}" as '
+                    f'select * from landing.{dataset}."{table}"'
+                )
+                (rows[table],) = con.execute(f'select count(*) from {dataset}."{table}"').fetchone()
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("commit")
+        con.execute("detach landing")
+    return rows

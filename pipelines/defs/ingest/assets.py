@@ -1,8 +1,11 @@
 """The extraction assets: one ``@dlt_assets`` per source system, all in one shape.
 
 Sources are built anew in each run so configuration is read when the run starts (a
-definition-time source only names the resources); every asset of a run writes the one
-DuckDB warehouse, so they share the ``warehouse`` concurrency pool.
+definition-time source only names the resources). dlt loads each system into its own
+landing file (``data/landing/<system>.duckdb``, which also keeps dlt's cursors); only a
+complete load is then published into the warehouse's ``raw_<system>`` in one transaction,
+so a failed or killed load leaves the warehouse as it was. Publishing writes the one
+DuckDB warehouse, hence the shared ``warehouse`` concurrency pool.
 """
 
 from collections.abc import Callable, Iterator
@@ -17,7 +20,8 @@ from pipelines.defs.ingest.erp.source import erp
 from pipelines.defs.ingest.psa.source import psa
 from pipelines.lib.extract import ExtractStats
 from pipelines.lib.translators import RawTranslator
-from pipelines.settings import Settings, raw_dataset
+from pipelines.lib.warehouse import publish_dataset
+from pipelines.settings import Settings, landing_path, raw_dataset
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -25,11 +29,12 @@ SOURCES: dict[str, Callable[..., Any]] = {"crm": crm, "psa": psa, "erp": erp}
 
 
 def make_pipeline(system: str, settings: Settings) -> dlt.Pipeline:
-    """The dlt pipeline loading one system into ``raw_<system>`` of the warehouse."""
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    """The dlt pipeline loading one system into ``raw_<system>`` of its landing file."""
+    landing = landing_path(settings, system)
+    landing.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"q2c_{system}",
-        destination=dlt.destinations.duckdb(str(settings.warehouse_path)),
+        destination=dlt.destinations.duckdb(str(landing)),
         dataset_name=raw_dataset(system),
         pipelines_dir=str(settings.dlt_pipelines_dir),
         progress="log",
@@ -66,6 +71,9 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
                 loader_file_format="parquet",
             )
         )
+        published = publish_dataset(
+            settings.warehouse_path, landing_path(settings, system), raw_dataset(system)
+        )
         run_figures = {
             "api_requests": stats.requests,
             "retried_responses": stats.retried_responses,
@@ -75,7 +83,12 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
             resource = result.asset_key.path[-1]
             yield MaterializeResult(
                 asset_key=result.asset_key,
-                metadata={**result.metadata, **_resource_metadata(stats, resource), **run_figures},
+                metadata={
+                    **result.metadata,
+                    **_resource_metadata(stats, resource),
+                    "rows_in_warehouse": published.get(resource, 0),
+                    **run_figures,
+                },
             )
 
     return _extract
