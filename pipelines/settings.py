@@ -29,7 +29,7 @@ class Settings:
     as_of: date
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         data_dir = Path(os.environ.get("Q2C_DATA_DIR", PROJECT_ROOT / "data")).resolve()
         warehouse = Path(os.environ.get("Q2C_WAREHOUSE_PATH", data_dir / "warehouse.duckdb"))
         as_of_text = os.environ.get("Q2C_AS_OF_DATE", "").strip()

@@ -37,3 +37,40 @@ def run_refresh_job() -> object:
     job = defs.resolve_job_def("refresh_warehouse")
     with DagsterInstance.ephemeral() as instance:
         return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+def sync_sources() -> object:
+    """Materialize only the extraction assets (all three systems), as a scheduled sync would."""
+    from dagster import DagsterInstance, materialize
+    from dagster_dlt import DagsterDltResource
+
+    from pipelines.defs.ingest.assets import ingest_assets
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            ingest_assets,
+            resources={"dlt": DagsterDltResource()},
+            instance=instance,
+            raise_on_error=False,
+        )
+    return result
+
+
+def raw_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every raw table's rows, without dlt's load columns, in a stable order."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = con.execute(
+            """select schema_name, table_name from duckdb_tables()
+               where schema_name like 'raw_%' and table_name not like '\\_dlt%' escape '\\'
+                 and table_name <> 'quarantine' order by 1, 2"""
+        ).fetchall()
+        snapshot = {}
+        for schema, table in tables:
+            rows = con.execute(
+                f'select * exclude (_dlt_load_id) from {schema}."{table}" order by all'
+            ).fetchall()
+            snapshot[f"{schema}.{table}"] = rows
+        return snapshot
+    finally:
+        con.close()

@@ -86,8 +86,14 @@ def test_new_field_is_taken_in_as_text_and_reported() -> None:
 def test_netsuite_text_is_kept_and_checked() -> None:
     _, contract = ERP_TABLES["transactionline"]
     good = {
-        "uniquekey": "77", "transaction": "5", "id": "1", "quantity": "12.5", "rate": "150",
-        "netamount": "1875", "mainline": "F", "linelastmodifieddate": "2026-10-31 18:00:00",
+        "uniquekey": "77",
+        "transaction": "5",
+        "id": "1",
+        "quantity": "12.5",
+        "rate": "150",
+        "netamount": "1875",
+        "mainline": "F",
+        "linelastmodifieddate": "2026-10-31 18:00:00",
     }
     bad = {**good, "uniquekey": "78", "netamount": "abc"}
     result = convert_page([good, bad], contract, "erp")

@@ -73,7 +73,9 @@ def test_unbilled_approved_time_is_exactly_the_planted_set(built_warehouse: Buil
 def test_gate_reports_counts_and_record_ids(built_warehouse: BuiltWarehouse) -> None:
     evaluations = built_warehouse.result.get_asset_check_evaluations()
     gate = next(e for e in evaluations if e.check_name == "gx_unbilled_approved_time")
-    (count,) = built_warehouse.query("select count(*) from reconciliation.unbilled_approved_time")[0]
+    (count,) = built_warehouse.query("select count(*) from reconciliation.unbilled_approved_time")[
+        0
+    ]
     assert not gate.passed
     assert gate.metadata["offending_rows"].value == count
     sample = gate.metadata["sample_source_record_ids"].value

@@ -13,9 +13,9 @@ from typing import Any
 
 import dlt
 import requests
+from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
-from dlt.sources.helpers.requests import Client
 from requests import Response
 
 from pipelines.lib.contracts import Contract, convert_page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,11 +19,17 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def publish_dataset(warehouse: Path, landing: Path, dataset: str) -> dict[str, int]:
+def publish_dataset(
+    warehouse: Path,
+    landing: Path,
+    dataset: str,
+    finish: Callable[[duckdb.DuckDBPyConnection, str, list[str]], None] | None = None,
+) -> dict[str, int]:
     """Copy every table of ``dataset`` from a landing file into the warehouse, atomically.
 
     Readers of the warehouse see either the whole previous load or the whole new one, never
     a half-loaded mix: a failed or killed load stops before this, and this is one transaction.
+    ``finish`` runs inside the same transaction (the deletes are flagged there).
     Returns rows per table.
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +53,8 @@ def publish_dataset(warehouse: Path, landing: Path, dataset: str) -> dict[str, i
                     f'select * from landing.{dataset}."{table}"'
                 )
                 (rows[table],) = con.execute(f'select count(*) from {dataset}."{table}"').fetchone()
+            if finish is not None:
+                finish(con, dataset, tables)
         except BaseException:
             con.execute("rollback")
             raise

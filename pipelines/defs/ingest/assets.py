@@ -16,6 +16,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
 from pipelines.defs.ingest.crm.source import crm
+from pipelines.defs.ingest.deletions import flag_deletes
 from pipelines.defs.ingest.erp.source import erp
 from pipelines.defs.ingest.psa.source import psa
 from pipelines.lib.extract import ExtractStats
@@ -72,7 +73,10 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
             )
         )
         published = publish_dataset(
-            settings.warehouse_path, landing_path(settings, system), raw_dataset(system)
+            settings.warehouse_path,
+            landing_path(settings, system),
+            raw_dataset(system),
+            finish=flag_deletes,
         )
         run_figures = {
             "api_requests": stats.requests,

@@ -6,8 +6,8 @@ The manifest is built ahead of time (``make manifest`` runs ``dbt parse``), neve
 import json
 import os
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext

@@ -7,15 +7,19 @@ Harvest leaves no trace of a delete; deleted records are found by reconciling id
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dlt
+from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.typing import TSecretStrValue
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.pipeline.exceptions import PipelineNeverRan
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from pipelines.defs.ingest.psa.objects import (
     CURSOR,
+    DELETIONS_TABLE,
     INITIAL_CURSOR,
     PER_PAGE,
     RESOURCES,
@@ -35,6 +39,7 @@ def psa(
     access_token: TSecretStrValue | None = None,
     lookback_seconds: int = 300,
     report_from: str = "2000-01-01",
+    reconcile_every_hours: float = 24,
     stats: Any = None,
 ) -> Any:
     """Clients, users, tasks, projects, time entries, expenses and the uninvoiced report."""
@@ -87,4 +92,69 @@ def psa(
         )
         yield from arrow_pages(pages, UNINVOICED_REPORT, "psa", run_stats)
 
-    return [*(make_resource(n, c) for n, c in RESOURCES.items()), uninvoiced_report]
+    @dlt.resource(name=DELETIONS_TABLE, primary_key=("resource", "id"), write_disposition="merge")
+    def deleted_records() -> Iterator[Any]:
+        """Harvest deletes leave no trace: ids we hold that Harvest no longer lists are deletes.
+
+        Every ``reconcile_every_hours`` the ids of each resource are listed in full and
+        compared with the landed ones; the missing are recorded here and flagged downstream.
+        """
+        state = dlt.current.resource_state()
+        now = datetime.now(UTC)
+        last = state.get("reconciled_at")
+        if last and now - datetime.fromisoformat(last) < timedelta(hours=reconcile_every_hours):
+            return
+        held = _landed_ids()
+        rows = []
+        for name in RESOURCES:
+            if not held.get(name):
+                continue
+            listed: set[int] = set()
+            for page in paginate(
+                client(),
+                f"/v2/{name}",
+                JSONLinkPaginator(next_url_path="links.next"),
+                name,
+                params={"per_page": PER_PAGE},
+            ):
+                listed.update(r["id"] for r in page if r.get("id") is not None)
+            known = held.get(f"{DELETIONS_TABLE}:{name}", set())
+            rows += [
+                {"resource": name, "id": i, "detected_at": now}
+                for i in sorted(held[name] - listed - known)
+            ]
+        state["reconciled_at"] = now.isoformat()
+        if rows:
+            yield rows
+
+    return [
+        *(make_resource(n, c) for n, c in RESOURCES.items()),
+        uninvoiced_report,
+        deleted_records,
+    ]
+
+
+def _landed_ids() -> dict[str, set[int]]:
+    """Ids already landed, per resource, and those already known deleted under
+    ``deleted_records:<resource>`` (empty on the first sync)."""
+    pipeline = dlt.current.pipeline()
+    held: dict[str, set[int]] = {}
+    try:
+        with pipeline.sql_client() as sql:
+            for name in RESOURCES:
+                try:
+                    rows = sql.execute_sql(f"select id from {sql.make_qualified_table_name(name)}")
+                except DatabaseUndefinedRelation:
+                    continue
+                held[name] = {r[0] for r in rows or []}
+            try:
+                found = sql.execute_sql(
+                    f"select resource, id from {sql.make_qualified_table_name(DELETIONS_TABLE)}"
+                )
+            except DatabaseUndefinedRelation:
+                found = []
+            for resource, id_ in found or []:
+                held.setdefault(f"{DELETIONS_TABLE}:{resource}", set()).add(id_)
+    except (DatabaseUndefinedRelation, PipelineNeverRan, DestinationUndefinedEntity):
+        return {}
+    return held

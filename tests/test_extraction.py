@@ -1,0 +1,166 @@
+"""Extraction against the simulated vendors: incremental, idempotent, nothing lost.
+
+Every test runs the real dlt sources through Dagster against the simulator over loopback
+and inspects the real DuckDB warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.simulated import patched_environ, simulated_sources
+from simulator.firm import FirmParams, generate
+from tests.support import raw_snapshot, sync_sources
+
+AS_OF_SEED = 11
+RESOURCES = 4 + 7 + 11  # Salesforce objects, Harvest resources, NetSuite tables
+
+
+@pytest.fixture(scope="module")
+def firm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import AS_OF
+
+    path = tmp_path_factory.mktemp("firm") / "firm.duckdb"
+    con = duckdb.connect(str(path))
+    generate(con, FirmParams(seed=AS_OF_SEED, scale="small", as_of=AS_OF))
+    con.close()
+    return path
+
+
+@pytest.fixture
+def firm(firm_file: Path, tmp_path: Path) -> Path:
+    """A private copy of the generated firm, free to be advanced or faulted."""
+    copy = tmp_path / "firm.duckdb"
+    shutil.copy(firm_file, copy)
+    return copy
+
+
+def warehouse_of(data_dir: Path) -> Path:
+    return data_dir / "warehouse.duckdb"
+
+
+def clean_sync(firm: Path, data_dir: Path) -> dict:
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm):
+        assert sync_sources().success
+    return raw_snapshot(warehouse_of(data_dir))
+
+
+def test_second_sync_adds_nothing_and_asks_once_per_resource(firm: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm) as sim:
+        assert sync_sources().success
+        first = raw_snapshot(warehouse_of(data_dir))
+        first_requests = sim.server.total_requests
+        sim.server.reset_counters()
+        assert sync_sources().success
+        second = raw_snapshot(warehouse_of(data_dir))
+        assert sim.server.total_requests == RESOURCES
+    assert first_requests > RESOURCES
+    assert second == first
+    assert all(
+        first[t] for t in ("raw_psa.time_entries", "raw_crm.accounts", "raw_erp.transaction")
+    )
+
+
+def test_transient_faults_end_in_the_same_warehouse(firm: Path, tmp_path: Path) -> None:
+    clean = clean_sync(firm, tmp_path / "clean")
+    data_dir = tmp_path / "faulty"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm) as sim:
+        sim.server.faults.rate_limit_every = 9
+        sim.server.faults.server_error_every = 7
+        sim.server.faults.drop_connection_every = 11
+        sim.server.faults.duplicate_across_pages = True
+        result = sync_sources()
+        assert result.success
+    retried = [
+        e.materialization.metadata["retried_responses"].value
+        for e in result.get_asset_materialization_events()
+    ]
+    assert max(retried) > 0
+    assert raw_snapshot(warehouse_of(data_dir)) == clean
+
+
+def test_every_malformed_record_is_quarantined_and_every_good_one_loaded(
+    firm: Path, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm) as sim:
+        sim.server.faults.malformed_every = 53
+        result = sync_sources()
+        injected = list(sim.server.faults.injected)
+    assert result.success and injected
+    con = duckdb.connect(str(warehouse_of(data_dir)), read_only=True)
+    quarantined = Counter()
+    for system in ("crm", "psa", "erp"):
+        for resource, record_id, reason in con.execute(
+            f"select resource, record_id, reason from raw_{system}.quarantine"
+        ).fetchall():
+            assert reason, (resource, record_id)
+            quarantined[system] += 1
+    con.close()
+    by_vendor = Counter({"salesforce": 0, "harvest": 0, "netsuite": 0})
+    by_vendor.update(i["vendor"] for i in injected)
+    assert quarantined == Counter(
+        {"crm": by_vendor["salesforce"], "psa": by_vendor["harvest"], "erp": by_vendor["netsuite"]}
+    )
+    checks = {
+        (e.asset_key.path[1], e.passed)
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "no_quarantined_records" and not e.passed
+    }
+    assert checks  # the per-source check says so in Dagster
+
+
+SYNC_SCRIPT = """
+from tests.support import sync_sources
+sync_sources()
+"""
+
+
+def test_a_killed_sync_leaves_the_warehouse_as_it_was(firm: Path, tmp_path: Path) -> None:
+    from simulator.firm import advance
+
+    twin = tmp_path / "twin.duckdb"
+    shutil.copy(firm, twin)
+    data_dir = tmp_path / "data"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm) as sim:
+        assert sync_sources().success
+        before = raw_snapshot(warehouse_of(data_dir))
+        advance(sim.firm, days=3)
+        sim.server.faults.slow_ms = 150
+        sim.server.reset_counters()
+        child = subprocess.Popen(
+            [sys.executable, "-c", SYNC_SCRIPT],
+            env={**os.environ},
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while sim.server.total_requests < 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        assert raw_snapshot(warehouse_of(data_dir)) == before
+        sim.server.faults.slow_ms = 0
+        assert sync_sources().success
+        resumed = raw_snapshot(warehouse_of(data_dir))
+
+    # The same story without the kill: sync, advance the twin firm by the same days, sync.
+    clean_dir = tmp_path / "clean"
+    with patched_environ({"Q2C_DATA_DIR": str(clean_dir)}), simulated_sources(twin) as sim:
+        assert sync_sources().success
+        advance(sim.firm, days=3)
+        assert sync_sources().success
+    assert resumed == raw_snapshot(warehouse_of(clean_dir))
+    assert resumed != before
