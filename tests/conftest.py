@@ -22,7 +22,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
     """The whole asset graph materialized against the simulator into a temporary warehouse."""
     data_dir = tmp_path_factory.mktemp("q2c-data")
     params = FirmParams(seed=7, scale="small", as_of=AS_OF, problem_rate=0.03)
-    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}):
-        with simulated_sources(data_dir / "simulator" / "firm.duckdb", params) as sim:
-            result = run_refresh_job()
-            yield BuiltWarehouse(data_dir, data_dir / "warehouse.duckdb", sim, result)
+    firm = data_dir / "simulator" / "firm.duckdb"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
+        result = run_refresh_job()
+        yield BuiltWarehouse(data_dir, data_dir / "warehouse.duckdb", sim, result)

@@ -45,10 +45,11 @@ def sync_sources() -> object:
     from dagster_dlt import DagsterDltResource
 
     from pipelines.defs.ingest.assets import ingest_assets
+    from pipelines.defs.ingest.checks import quarantine_checks
 
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
-            ingest_assets,
+            [*ingest_assets, *quarantine_checks],
             resources={"dlt": DagsterDltResource()},
             instance=instance,
             raise_on_error=False,

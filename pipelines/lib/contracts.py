@@ -245,7 +245,14 @@ class Contract:
 
     @property
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([pa.field(f.name, _ARROW_TYPES[self.stored_kind(f)]) for f in self.fields])
+        # Keys are declared non-null, as dlt declares primary keys; records without one are
+        # quarantined before a table is published.
+        return pa.schema(
+            [
+                pa.field(f.name, _ARROW_TYPES[self.stored_kind(f)], nullable=f.name not in self.keys)
+                for f in self.fields
+            ]
+        )
 
     @property
     def keys(self) -> tuple[str, ...]:
