@@ -10,6 +10,7 @@ Every command exits non-zero with a one-line reason when something fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -43,10 +44,18 @@ def materialize_all() -> None:
     job = defs.resolve_job_def("refresh_warehouse")
     run_config = {"loggers": {"progress": {}}}
     job = job.with_logger_defs({**job.loggers, "progress": _progress_logger()})
-    with DagsterInstance.get() as instance:
+    # dbt's own output goes to a log file; the terminal gets one line per step.
+    log_path = Settings.from_env().data_dir / "logs" / "last_run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        DagsterInstance.get() as instance,
+        open(log_path, "w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+    ):
         result = job.execute_in_process(
             instance=instance, run_config=run_config, raise_on_error=False
         )
+    _say(f"  full log: {log_path}")
     if not result.success:
         failures = result.get_step_failure_events()
         if failures:
@@ -108,7 +117,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     report = settings.reports_dir / f"month_end_{last_closed_month(settings.as_of)}.html"
     print()
-    print(f"Warehouse:       {settings.warehouse_path}")
+    print(f"Warehouse:        {settings.warehouse_path}")
     print(f"Month-end report: {report}")
     print(f"Ground truth:     {settings.data_dir / 'simulator' / 'ground_truth.csv'}")
     print(f"Finished in {time.monotonic() - started:.1f} s\n")

@@ -57,8 +57,12 @@ def sync_sources() -> object:
     return result
 
 
-def raw_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every raw table's rows, without dlt's load columns, in a stable order."""
+def raw_snapshot(warehouse: Path, live_only: bool = False) -> dict[str, list[tuple]]:
+    """Every raw table's rows, without dlt's load columns, in a stable order.
+
+    ``live_only`` leaves out rows the source deleted and the ``_deleted_at`` flag itself,
+    which is what a full refresh of the source would hold.
+    """
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = con.execute(
@@ -68,8 +72,14 @@ def raw_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         ).fetchall()
         snapshot = {}
         for schema, table in tables:
+            if live_only and table == "deleted_records":
+                continue
+            columns = (
+                "* exclude (_dlt_load_id, _deleted_at)" if live_only else "* exclude (_dlt_load_id)"
+            )
+            where = "where _deleted_at is null" if live_only else ""
             rows = con.execute(
-                f'select * exclude (_dlt_load_id) from {schema}."{table}" order by all'
+                f'select {columns} from {schema}."{table}" {where} order by all'
             ).fetchall()
             snapshot[f"{schema}.{table}"] = rows
         return snapshot

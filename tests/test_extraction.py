@@ -72,6 +72,73 @@ def test_second_sync_adds_nothing_and_asks_once_per_resource(firm: Path, tmp_pat
     )
 
 
+def test_after_advance_only_changes_are_fetched_and_merge_equals_a_full_refresh(
+    firm: Path, tmp_path: Path
+) -> None:
+    from simulator.firm import advance
+
+    data_dir = tmp_path / "data"
+    env = {"Q2C_DATA_DIR": str(data_dir), "SOURCES__PSA__RECONCILE_EVERY_HOURS": "0"}
+    with patched_environ(env), simulated_sources(firm) as sim:
+        assert sync_sources().success
+        full_requests = sim.server.total_requests
+        summary = advance(sim.firm, days=1)
+        sim.server.reset_counters()
+        assert sync_sources().success
+        incremental_requests = dict(sim.server.counters)
+    merged = raw_snapshot(warehouse_of(data_dir), live_only=True)
+
+    fresh_dir = tmp_path / "fresh"
+    with patched_environ({"Q2C_DATA_DIR": str(fresh_dir)}), simulated_sources(firm):
+        assert sync_sources().success
+    assert merged == raw_snapshot(warehouse_of(fresh_dir), live_only=True)
+    # A day's changes fit in one page per resource, except the id reconcile (a full listing).
+    reconcile = sum(v for k, v in incremental_requests.items() if k.startswith("psa:"))
+    others = sum(incremental_requests.values()) - reconcile
+    assert others == 4 + 11, incremental_requests
+    assert sum(incremental_requests.values()) < full_requests + reconcile
+    assert summary  # advance reported what changed
+
+
+def test_deletes_are_flagged_after_the_next_sync(firm: Path, tmp_path: Path) -> None:
+    from simulator.firm import advance
+
+    data_dir = tmp_path / "data"
+    env = {"Q2C_DATA_DIR": str(data_dir), "SOURCES__PSA__RECONCILE_EVERY_HOURS": "0"}
+    with patched_environ(env), simulated_sources(firm) as sim:
+        assert sync_sources().success
+        for _ in range(10):
+            advance(sim.firm, days=3)
+            deleted_opps = sim.firm.execute(
+                "select count(*) from sf_opportunity where IsDeleted"
+            ).fetchone()[0]
+            deleted_erp = sim.firm.execute("select count(*) from ns_deletedrecord").fetchone()[0]
+            if deleted_opps and deleted_erp:
+                break
+        assert deleted_opps and deleted_erp, "advance deleted nothing in thirty days"
+        held_projects = {r[0] for r in sim.firm.execute("select id from hv_projects").fetchall()}
+        assert sync_sources().success
+    con = duckdb.connect(str(warehouse_of(data_dir)), read_only=True)
+    flagged_opps = con.execute(
+        "select count(*) from raw_crm.opportunities where is_deleted and _deleted_at is not null"
+    ).fetchone()[0]
+    flagged_erp = con.execute(
+        "select count(*) from raw_erp.transaction where _deleted_at is not null"
+    ).fetchone()[0]
+    gone_projects = con.execute(
+        "select id from raw_psa.projects where _deleted_at is not null"
+    ).fetchall()
+    live_projects = {
+        r[0]
+        for r in con.execute("select id from raw_psa.projects where _deleted_at is null").fetchall()
+    }
+    con.close()
+    assert flagged_opps == deleted_opps
+    assert flagged_erp > 0
+    assert live_projects == held_projects
+    assert all(p not in held_projects for (p,) in gone_projects)
+
+
 def test_transient_faults_end_in_the_same_warehouse(firm: Path, tmp_path: Path) -> None:
     clean = clean_sync(firm, tmp_path / "clean")
     data_dir = tmp_path / "faulty"

@@ -249,7 +249,9 @@ class Contract:
         # quarantined before a table is published.
         return pa.schema(
             [
-                pa.field(f.name, _ARROW_TYPES[self.stored_kind(f)], nullable=f.name not in self.keys)
+                pa.field(
+                    f.name, _ARROW_TYPES[self.stored_kind(f)], nullable=f.name not in self.keys
+                )
                 for f in self.fields
             ]
         )

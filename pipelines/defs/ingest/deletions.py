@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.defs.ingest.psa.objects import RESOURCES as HARVEST_RESOURCES
+
 DELETED_AT = "_deleted_at"
 
 # NetSuite record types (deletedrecord.type) of the rows q2c loads, by raw table.
@@ -38,9 +40,7 @@ def flag_deletes(con: duckdb.DuckDBPyConnection, dataset: str, tables: list[str]
                     f'update {dataset}."{table}" set {DELETED_AT} = system_modstamp where is_deleted'
                 )
     elif system == "psa" and "deleted_records" in present:
-        for table in present:
-            if table.startswith("_dlt") or table in ("quarantine", "deleted_records"):
-                continue
+        for table in sorted(present & set(HARVEST_RESOURCES)):
             con.execute(
                 f"""update {dataset}."{table}" as t set {DELETED_AT} = d.detected_at
                     from {dataset}.deleted_records as d
