@@ -29,8 +29,12 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _dagster_home() -> None:
-    # dagster.yaml at the project root is the instance configuration; its paths are relative.
+def _prepare_environment() -> None:
+    # Paths given relative to where q2c was started are made absolute before moving to the
+    # project root (dagster.yaml there is the instance configuration; its paths are relative).
+    for name in ("Q2C_DATA_DIR", "Q2C_WAREHOUSE_PATH"):
+        if os.environ.get(name):
+            os.environ[name] = str(Path(os.environ[name]).resolve())
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     os.chdir(PROJECT_ROOT)
 
@@ -196,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _dagster_home()
+    _prepare_environment()
     try:
         args.func(args)
     except CliError as exc:

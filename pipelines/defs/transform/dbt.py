@@ -4,7 +4,6 @@ The manifest is built ahead of time (``make manifest`` runs ``dbt parse``), neve
 """
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,9 +35,8 @@ def dbt_vars(settings: Settings) -> str:
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    # dbt runs as a subprocess; its profile resolves the warehouse path as Settings does.
     settings = Settings.from_env()
-    # dbt runs as a subprocess: its profile reads the warehouse path from the environment.
-    os.environ["Q2C_WAREHOUSE_PATH"] = str(settings.warehouse_path)
     yield from dbt.cli(["build", "--vars", dbt_vars(settings)], context=context).stream()
 
 
