@@ -243,3 +243,45 @@ def test_a_killed_sync_leaves_each_source_whole(firm: Path, tmp_path: Path) -> N
     for system, tables in killed.items():
         assert tables in (before[system], clean_after[system]), system
     assert resumed == clean_after
+
+
+def test_schema_drift_is_taken_in_and_reported(firm: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm) as sim:
+        sim.server.faults.schema_drift = True
+        result = sync_sources()
+    assert result.success
+    reported = {
+        e.asset_key.path[-1]: e.materialization.metadata["new_fields"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert "drift_field" in reported["time_entries"]
+    assert "Drift_Field__c" in reported["opportunities"]
+    assert "custbody_drift_field" in reported["transaction"]
+    con = duckdb.connect(str(warehouse_of(data_dir)), read_only=True)
+    (filled,) = con.execute(
+        "select count(*) from raw_psa.time_entries where drift_field is not null"
+    ).fetchone()
+    (total,) = con.execute("select count(*) from raw_psa.time_entries").fetchone()
+    con.close()
+    assert filled == total > 0
+
+
+def test_tokens_never_reach_events_metadata_or_logs(
+    firm: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data_dir = tmp_path / "data"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm) as sim:
+        token = sim.env["SOURCES__CRM__ACCESS_TOKEN"]
+        sim.server.faults.server_error_every = 5
+        ok = sync_sources()
+        # A source that refuses the token: the run fails, and says so without the token.
+        with patched_environ({"SOURCES__ERP__ACCESS_TOKEN": "wrong-" + token}):
+            failed = sync_sources()
+    assert ok.success and not failed.success
+    failure = failed.get_step_failure_events()[0].step_failure_data.error
+    assert "401" in str(failure.to_string())
+    for result in (ok, failed):
+        for event in result.all_events:
+            assert token not in str(event)
+    assert token not in caplog.text
