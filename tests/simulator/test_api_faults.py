@@ -19,7 +19,10 @@ def statuses(call, n: int) -> list[int]:
 
 def test_rate_limit_every_nth_request_in_each_vendor_format(api) -> None:
     api.server.faults = FaultConfig(rate_limit_every=3, retry_after_seconds=2)
-    sf = lambda: api.sf_query("SELECT Id FROM Account LIMIT 1")
+
+    def sf():
+        return api.sf_query("SELECT Id FROM Account LIMIT 1")
+
     assert statuses(sf, 6) == [200, 200, 429, 200, 200, 429]
     resp = sf(), sf(), sf()
     limited = resp[2]
@@ -42,7 +45,10 @@ def test_rate_limit_every_nth_request_in_each_vendor_format(api) -> None:
 
 def test_server_errors_alternate_503_and_500(api) -> None:
     api.server.faults = FaultConfig(server_error_every=2)
-    hv = lambda: api.hv_get("tasks")
+
+    def hv():
+        return api.hv_get("tasks")
+
     assert statuses(hv, 6) == [200, 503, 200, 500, 200, 503]
     resp = api.sf_query("SELECT Id FROM Account LIMIT 1"), api.sf_query("SELECT Id FROM Account")
     assert resp[1].status_code == 500 and resp[1].json()[0]["errorCode"] == "UNKNOWN_EXCEPTION"

@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pytest
 import requests
 
+from simulator.api.keyset import OrderKey, Pager, Source
+
 N_TIME = 530
 N_EXPENSES = 90
 N_PROJECTS = 24
@@ -356,3 +358,31 @@ def test_concurrent_requests_while_the_firm_is_being_written(fresh_api) -> None:
     assert sorted(results[0]) == sorted(results[2]) == list(range(1, N_TIME + 1))
     assert sorted(results[1]) == list(range(1, N_EXPENSES + 1))
     assert sorted(results[3]) == list(range(1, N_CLIENTS + 1))
+
+
+@pytest.mark.parametrize("max_anchors", [1, 3, 4096])
+@pytest.mark.parametrize("phase", [0, 5])
+def test_pager_strided_anchors_cover_every_row_once(api, max_anchors, phase) -> None:
+    """Past ``max_anchors`` pages the pager keeps every n-th anchor only; same results."""
+    src = Source(
+        "hv_time_entries",
+        '"billable"',
+        (),
+        (OrderKey('"spent_date"', True, True), OrderKey('"id"', True, True)),
+    )
+    pager = Pager(max_anchors=max_anchors)
+    cur = api.firm.cursor()
+    expected = time_order(i for i in range(1, N_TIME + 1) if i % 5)[phase:]
+    seen: list[int] = []
+    index = 0
+    while True:
+        page = pager.fetch(cur, src, '"id"', 9, index, phase=phase, with_previous=True)
+        if not page.rows:
+            break
+        assert page.total == len(expected) + phase
+        if index:
+            assert page.previous_row == (seen[-1],)
+        seen.extend(r[0] for r in page.rows)
+        index += 1
+    assert seen == expected
+    assert index == page.page_count == -(-len(expected) // 9)

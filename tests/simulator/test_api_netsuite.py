@@ -62,8 +62,8 @@ def test_envelope_and_wire_values(api) -> None:
 
 def test_booleans_functions_and_aliases(api) -> None:
     body = api.ns_query(
-        "SELECT tl.uniquekey, tl.mainline, tl.quantity AS Qty, tl.netamount FROM transactionline tl "
-        "WHERE tl.mainline = 'T' AND tl.transaction = 3"
+        "SELECT tl.uniquekey, tl.mainline, tl.quantity AS Qty, tl.netamount "
+        "FROM transactionline tl WHERE tl.mainline = 'T' AND tl.transaction = 3"
     ).json()
     assert body["items"] == [
         {"links": [], "uniquekey": "2", "mainline": "T", "qty": "2.5", "netamount": "375"}
@@ -126,7 +126,8 @@ def test_incremental_lastmodifieddate_returns_exactly_the_changed_rows(fresh_api
     api = fresh_api
     changed = [4, 99, 100, 240]
     api.firm.execute(
-        "UPDATE ns_transaction SET lastmodifieddate = TIMESTAMP '2024-08-01 10:00:00' + to_seconds(id) "
+        "UPDATE ns_transaction "
+        "SET lastmodifieddate = TIMESTAMP '2024-08-01 10:00:00' + to_seconds(id) "
         f"WHERE id IN ({', '.join(map(str, changed))})"
     )
     for cond in (

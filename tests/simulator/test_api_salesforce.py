@@ -93,7 +93,8 @@ def test_incremental_systemmodstamp_returns_exactly_the_changed_rows(fresh_api) 
     api = fresh_api
     changed = [12, 200, 201, 334, 449]  # all live (i % 9 != 0)
     api.firm.execute(
-        "UPDATE sf_account SET SystemModstamp = TIMESTAMP '2024-06-01 12:00:00' + to_seconds(Id[5:]::INT) "
+        "UPDATE sf_account "
+        "SET SystemModstamp = TIMESTAMP '2024-06-01 12:00:00' + to_seconds(Id[5:]::INT) "
         f"WHERE Id IN ({', '.join(repr(account_id(i)) for i in changed)})"
     )
     for literal in (
