@@ -1,0 +1,74 @@
+"""One pipeline stage, run in this process so the bench can measure it alone.
+
+    python -m benchmarks.stages extract:crm|extract:psa|extract:erp|transform|checks|report
+
+Configuration comes from the environment, exactly as for `q2c run`. The last line printed
+is a JSON object of the stage's own figures (records, API requests).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def extract(system: str) -> dict:
+    from dagster import DagsterInstance, materialize
+    from dagster_dlt import DagsterDltResource
+
+    from pipelines.defs.ingest.assets import ingest_assets
+
+    assets = next(a for a in ingest_assets if next(iter(a.keys)).path[1] == system)
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([assets], resources={"dlt": DagsterDltResource()}, instance=instance)
+    events = result.get_asset_materialization_events()
+    meta = [e.materialization.metadata for e in events]
+    return {
+        "records": sum(m["records_extracted"].value for m in meta),
+        "quarantined": sum(m["quarantined"].value for m in meta),
+        "api_requests": meta[0]["api_requests"].value if meta else 0,
+        "retried_responses": meta[0]["retried_responses"].value if meta else 0,
+    }
+
+
+def transform() -> dict:
+    from dagster import DagsterInstance, materialize
+
+    from pipelines.defs.transform.dbt import dbt_resource, warehouse_models
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [warehouse_models], resources={"dbt": dbt_resource()}, instance=instance
+        )
+    return {"models": len(result.get_asset_materialization_events())}
+
+
+def checks() -> dict:
+    from pipelines.defs.quality.checks import CHECKPOINTS
+    from pipelines.lib.gx_checks import run_checkpoint
+    from pipelines.settings import Settings
+
+    settings = Settings.from_env()
+    results = {name: bool(run_checkpoint(settings, name).success) for name in CHECKPOINTS}
+    return {"checkpoints": len(results), "passed": sum(results.values())}
+
+
+def report() -> dict:
+    from pipelines.defs.reports.month_end import last_closed_month, render_report
+    from pipelines.settings import Settings
+
+    settings = Settings.from_env()
+    path, counts = render_report(settings, last_closed_month(settings.as_of))
+    return {"report_bytes": path.stat().st_size, **counts}
+
+
+def main(stage: str) -> None:
+    if stage.startswith("extract:"):
+        figures = extract(stage.split(":", 1)[1])
+    else:
+        figures = {"transform": transform, "checks": checks, "report": report}[stage]()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
