@@ -71,7 +71,8 @@ def simulated_sources(
     try:
         if params is not None:
             generate(firm, params)
-        as_of = firm.execute("select value from sim_meta where key = 'as_of'").fetchone()
+        # The reconciliation judges on the simulated clock's date, not the machine's.
+        as_of = firm.execute("select value from sim_meta where key = 'clock'").fetchone()
         if as_of is None:
             raise RuntimeError(f"{db_path} holds no simulated firm: generate one first")
         token = secrets.token_urlsafe(24)
