@@ -3,6 +3,7 @@
     q2c demo     the simulated firm -> warehouse -> checks -> month-end report, and a summary
     q2c run      materialize everything against the configured sources
     q2c ui       the Dagster UI and daemon on 127.0.0.1:3000 (with the simulator behind it)
+    q2c score    precision and recall of the exceptions against the simulator's ground truth
 
 Every command exits non-zero with a one-line reason when something fails.
 """
@@ -173,6 +174,21 @@ def cmd_ui(args: argparse.Namespace) -> None:
             raise CliError(f"dagster dev exited with status {exc.returncode}") from exc
 
 
+def cmd_score(args: argparse.Namespace) -> None:
+    from pipelines.lib.score import format_scores, open_exceptions, open_ground_truth, score
+
+    settings = Settings.from_env()
+    firm_db = Path(args.firm) if args.firm else settings.data_dir / "simulator" / "firm.duckdb"
+    if not firm_db.exists():
+        raise CliError(f"no simulated firm at {firm_db}: run `make demo` first")
+    if not settings.warehouse_path.exists():
+        raise CliError(f"no warehouse at {settings.warehouse_path}: run `make demo` first")
+    scores = score(open_exceptions(settings.warehouse_path), open_ground_truth(firm_db))
+    print(format_scores(scores))
+    if any(s.precision < 1 or s.recall < 1 for s in scores):
+        raise CliError("the reconciliation does not match the simulator's ground truth")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="q2c", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -195,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--simulator-port", type=int, default=8765)
     ui.set_defaults(func=cmd_ui)
+    score = sub.add_parser(
+        "score", help="precision and recall of the exceptions against the simulator's truth"
+    )
+    score.add_argument("--firm", help="the simulated firm's database (default data/simulator)")
+    score.set_defaults(func=cmd_score)
     return parser
 
 
