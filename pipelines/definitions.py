@@ -5,13 +5,14 @@ from dagster_dlt import DagsterDltResource
 
 from pipelines.defs.ingest.assets import ingest_assets
 from pipelines.defs.ingest.checks import quarantine_checks
+from pipelines.defs.publish.analytics import analytics_published
 from pipelines.defs.quality.checks import quality_checks
 from pipelines.defs.reports.month_end import month_end_report
 from pipelines.defs.schedules import jobs, schedules
 from pipelines.defs.transform.dbt import dbt_resource, warehouse_models
 
 defs = Definitions(
-    assets=[*ingest_assets, warehouse_models, month_end_report],
+    assets=[*ingest_assets, warehouse_models, month_end_report, analytics_published],
     asset_checks=[*quarantine_checks, *quality_checks],
     jobs=jobs,
     schedules=schedules,

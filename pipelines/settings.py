@@ -23,6 +23,7 @@ SYSTEMS = ("crm", "psa", "erp")
 class Settings:
     data_dir: Path
     warehouse_path: Path
+    analytics_path: Path
     reports_dir: Path
     landing_dir: Path
     dlt_pipelines_dir: Path
@@ -42,6 +43,9 @@ class Settings:
         return cls(
             data_dir=data_dir,
             warehouse_path=warehouse.resolve(),
+            analytics_path=Path(
+                os.environ.get("Q2C_ANALYTICS_PATH", data_dir / "analytics.duckdb")
+            ).resolve(),
             reports_dir=data_dir / "reports",
             landing_dir=data_dir / "landing",
             dlt_pipelines_dir=data_dir / "dlt",

@@ -18,6 +18,7 @@ def test_every_asset_and_check_ran(built_warehouse: BuiltWarehouse) -> None:
         AssetKey(["canonical", "time_entries"]),
         AssetKey(["reconciliation", "unbilled_approved_time"]),
         AssetKey(["reports", "month_end_report"]),
+        AssetKey(["analytics", "published"]),
     ):
         assert key in materialized, key
 
@@ -90,3 +91,17 @@ def test_month_end_report_written(built_warehouse: BuiltWarehouse) -> None:
         "select source_record_id from reconciliation.unbilled_approved_time order by age_days desc limit 1"
     )[0][0]
     assert some_id in text
+
+
+def test_analysts_get_a_published_copy(built_warehouse: BuiltWarehouse) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(built_warehouse.data_dir / "analytics.duckdb"), read_only=True)
+    try:
+        (published,) = con.execute("select count(*) from canonical.time_entries").fetchone()
+        schemas = {r[0] for r in con.execute("select schema_name from duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    (built,) = built_warehouse.query("select count(*) from canonical.time_entries")[0]
+    assert published == built > 0
+    assert schemas == {"canonical", "reconciliation"}

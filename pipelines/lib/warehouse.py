@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,4 +61,41 @@ def publish_dataset(
             raise
         con.execute("commit")
         con.execute("detach landing")
+    return rows
+
+
+def publish_copy(warehouse: Path, target: Path, schemas: tuple[str, ...]) -> dict[str, int]:
+    """Write ``schemas`` of the warehouse into a new file and rename it over ``target``.
+
+    The rename is atomic: a reader opening ``target`` gets the whole previous build or the
+    whole new one, and a reader already connected keeps reading the file it opened, so
+    analysts are never locked out by the pipeline's writer. Returns rows per table.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staging.unlink(missing_ok=True)
+    rows: dict[str, int] = {}
+    try:
+        with connect(warehouse) as con:
+            con.execute(f"attach '{staging}' as publish")
+            tables = con.execute(
+                f"""select schema_name, table_name from duckdb_tables()
+                    where database_name = current_database()
+                      and schema_name in ({", ".join("?" for _ in schemas)})
+                    order by 1, 2""",
+                list(schemas),
+            ).fetchall()
+            for schema in schemas:
+                con.execute(f"create schema if not exists publish.{schema}")
+            for schema, table in tables:
+                con.execute(
+                    f'create table publish.{schema}."{table}" as select * from {schema}."{table}"'
+                )
+                (rows[f"{schema}.{table}"],) = con.execute(
+                    f'select count(*) from publish.{schema}."{table}"'
+                ).fetchone()
+            con.execute("detach publish")
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
     return rows

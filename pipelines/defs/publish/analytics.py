@@ -1,0 +1,44 @@
+"""Analyst-safe publishing: the finished schemas, copied into data/analytics.duckdb.
+
+The warehouse file has one writer at a time and nobody may read it meanwhile; analysts
+read the published copy instead, which is replaced whole after every successful build.
+"""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from pipelines.defs.ingest.assets import WAREHOUSE_POOL
+from pipelines.defs.transform.dbt import warehouse_models
+from pipelines.lib.translators import OWNER
+from pipelines.lib.warehouse import publish_copy
+from pipelines.settings import Settings
+
+ANALYST_SCHEMAS = ("canonical", "reconciliation")
+
+PUBLISHED_FROM = sorted(
+    (key for key in warehouse_models.keys if key.path[0] in ANALYST_SCHEMAS),
+    key=lambda key: key.to_user_string(),
+)
+
+
+@asset(
+    key=AssetKey(["analytics", "published"]),
+    deps=PUBLISHED_FROM,
+    group_name="reports",
+    owners=[OWNER],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The canonical and reconciliation schemas published to data/analytics.duckdb by "
+        "writing a new file and renaming it into place: open it read-only, any time."
+    ),
+)
+def analytics_published(context: AssetExecutionContext) -> MaterializeResult:
+    settings = Settings.from_env()
+    rows = publish_copy(settings.warehouse_path, settings.analytics_path, ANALYST_SCHEMAS)
+    context.log.info(f"published {len(rows)} tables to {settings.analytics_path}")
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(settings.analytics_path)),
+            "tables": len(rows),
+            "rows": MetadataValue.json(rows),
+        }
+    )
