@@ -40,13 +40,14 @@ def _prepare_environment() -> None:
     os.chdir(PROJECT_ROOT)
 
 
-def materialize_all() -> None:
-    """Run the ``refresh_warehouse`` job in this process on the project's Dagster instance."""
+def materialize_all(period: str | None = None) -> None:
+    """Run the refresh job (or, for a period ``YYYY-MM``, the month-end close) in this process
+    on the project's Dagster instance."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
 
-    job = defs.resolve_job_def("refresh_warehouse")
+    job = defs.resolve_job_def("month_end_close" if period else "refresh_warehouse")
     run_config = {"loggers": {"progress": {}}}
     job = job.with_logger_defs({**job.loggers, "progress": _progress_logger()})
     # dbt's own output goes to a log file; the terminal gets one line per step.
@@ -58,7 +59,10 @@ def materialize_all() -> None:
         contextlib.redirect_stdout(log),
     ):
         result = job.execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
+            partition_key=f"{period}-01" if period else None,
         )
     _say(f"  full log: {log_path}")
     if not result.success:
@@ -116,11 +120,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
         write_ground_truth(sim.firm, settings.data_dir / "simulator" / "ground_truth.csv")
         settings = Settings.from_env()
-        _say("q2c demo: materializing every asset")
-        materialize_all()
-    from pipelines.defs.reports.month_end import last_closed_month
+        from pipelines.defs.reports.month_end import last_closed_month
 
-    report = settings.reports_dir / f"month_end_{last_closed_month(settings.as_of)}.html"
+        period = last_closed_month(settings.as_of)
+        _say(f"q2c demo: materializing every asset, with the month-end report of {period}")
+        materialize_all(period)
+    report = settings.reports_dir / f"month_end_{period}.html"
     print()
     print(f"Warehouse:        {settings.warehouse_path}")
     print(f"Month-end report: {report}")

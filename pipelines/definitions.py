@@ -9,6 +9,7 @@ from pipelines.defs.publish.analytics import analytics_published
 from pipelines.defs.quality.checks import quality_checks
 from pipelines.defs.reports.month_end import month_end_report
 from pipelines.defs.schedules import jobs, schedules
+from pipelines.defs.sensors import sensors
 from pipelines.defs.transform.dbt import dbt_resource, warehouse_models
 
 defs = Definitions(
@@ -16,6 +17,7 @@ defs = Definitions(
     asset_checks=[*quarantine_checks, *quality_checks],
     jobs=jobs,
     schedules=schedules,
+    sensors=sensors,
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
     # One DuckDB file takes one writer: a run's steps execute one after another in one process.
     executor=in_process_executor,

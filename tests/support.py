@@ -28,15 +28,21 @@ class BuiltWarehouse:
         return self.sim.firm.execute(sql).fetchall()
 
 
-def run_refresh_job() -> object:
-    """The scheduled job, executed in-process on an ephemeral Dagster instance."""
+def run_refresh_job(period: str | None = None) -> object:
+    """The month-end close job (every asset and the report of ``period``, default the month
+    before the as-of date), executed in-process on an ephemeral Dagster instance."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
+    from pipelines.defs.reports.month_end import last_closed_month
+    from pipelines.settings import Settings
 
-    job = defs.resolve_job_def("refresh_warehouse")
+    period = period or last_closed_month(Settings.from_env().as_of)
+    job = defs.resolve_job_def("month_end_close")
     with DagsterInstance.ephemeral() as instance:
-        return job.execute_in_process(instance=instance, raise_on_error=False)
+        return job.execute_in_process(
+            instance=instance, raise_on_error=False, partition_key=f"{period}-01"
+        )
 
 
 def sync_sources() -> object:

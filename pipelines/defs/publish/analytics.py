@@ -23,7 +23,7 @@ PUBLISHED_FROM = sorted(
 @asset(
     key=AssetKey(["analytics", "published"]),
     deps=PUBLISHED_FROM,
-    group_name="reports",
+    group_name="publish",
     owners=[OWNER],
     pool=WAREHOUSE_POOL,
     description=(

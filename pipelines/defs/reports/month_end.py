@@ -4,7 +4,14 @@ import html
 from datetime import date
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    MonthlyPartitionsDefinition,
+    asset,
+)
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.lib.translators import OWNER
@@ -64,17 +71,29 @@ th{{background:#f3f3f3}}</style></head><body>
     return path, counts
 
 
+MONTHS = MonthlyPartitionsDefinition(start_date="2023-01-01")
+"""One report per accounting month; the partition key is the month's first day."""
+
+
+def period_of(partition_key: str) -> str:
+    return partition_key[:7]
+
+
 @asset(
     key=AssetKey(["reports", "month_end_report"]),
     deps=[AssetKey(["reconciliation", "unbilled_approved_time"])],
+    partitions_def=MONTHS,
     group_name="reports",
     owners=[OWNER],
     pool=WAREHOUSE_POOL,
-    description="The month-end variance report for the last month before the as-of date (HTML under data/reports).",
+    description=(
+        "The month-end report of one accounting month (HTML under data/reports), "
+        "written from the reconciliation marts only."
+    ),
 )
 def month_end_report(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()
-    period = last_closed_month(settings.as_of)
+    period = period_of(context.partition_key)
     path, counts = render_report(settings, period)
     context.log.info(f"month-end report for {period} written to {path}")
     return MaterializeResult(
