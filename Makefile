@@ -27,9 +27,12 @@ ui: env $(MANIFEST)  ## Dagster UI and daemon on http://127.0.0.1:3000, schedule
 run: env $(MANIFEST)  ## Materialize everything against the configured sources
 	$(BIN)/q2c run
 
+bench: env $(MANIFEST)  ## Benchmarks at small, medium and large (minutes); results in benchmarks/results
+	$(BIN)/python -m benchmarks.bench --scales $(or $(SCALES),small medium large)
+
 lint: env
-	$(BIN)/ruff check pipelines simulator tests
-	$(BIN)/ruff format --check pipelines simulator tests
+	$(BIN)/ruff check pipelines simulator tests benchmarks
+	$(BIN)/ruff format --check pipelines simulator tests benchmarks
 
 env: $(VENV)/.synced
 
