@@ -4,6 +4,11 @@ source as (
     select * from {{ source('psa', 'projects') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='id', order_by='updated_at desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -31,8 +36,11 @@ renamed as (
         ends_on,
         created_at,
         updated_at,
+        -- deletes (flagged, never removed)
+        (_deleted_at is not null) as is_deleted,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('erp', 'accountingperiod') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='id', order_by='lastmodifieddate desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -20,8 +25,11 @@ renamed as (
         {{ netsuite_date('enddate') }} as end_date,
         {{ netsuite_timestamp('closedondate') }} as closed_at,
         lastmodifieddate as modified_at,
+        -- deletes (flagged, never removed)
+        (_deleted_at is not null) as is_deleted,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('erp', 'consolidatedexchangerate') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='id', order_by='lastmodifieddate desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -19,8 +24,11 @@ renamed as (
         cast(historicalrate as decimal(18, 6)) as historical_rate,
         -- dates
         lastmodifieddate as modified_at,
+        -- deletes (flagged, never removed)
+        (_deleted_at is not null) as is_deleted,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('erp', 'customer') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='id', order_by='lastmodifieddate desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -22,8 +27,11 @@ renamed as (
         -- dates
         {{ netsuite_timestamp('datecreated') }} as created_at,
         lastmodifieddate as modified_at,
+        -- deletes (flagged, never removed)
+        (_deleted_at is not null) as is_deleted,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

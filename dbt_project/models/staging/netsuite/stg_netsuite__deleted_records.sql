@@ -4,6 +4,11 @@ source as (
     select * from {{ source('erp', 'deletedrecord') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='recordid, type', order_by='deleteddate desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -14,7 +19,7 @@ renamed as (
         -- dates
         deleteddate as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('erp', 'transactionline') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='uniquekey', order_by='linelastmodifieddate desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -26,8 +31,11 @@ renamed as (
         {{ netsuite_bool('mainline') }} as is_main_line,
         -- dates
         linelastmodifieddate as modified_at,
+        -- deletes (flagged, never removed)
+        (_deleted_at is not null) as is_deleted,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('erp', 'transaction') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='id', order_by='lastmodifieddate desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -27,8 +32,11 @@ renamed as (
         {{ netsuite_date('duedate') }} as due_date,
         {{ netsuite_timestamp('createddate') }} as created_at,
         lastmodifieddate as modified_at,
+        -- deletes (flagged, never removed)
+        (_deleted_at is not null) as is_deleted,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

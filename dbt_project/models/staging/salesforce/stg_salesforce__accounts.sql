@@ -4,6 +4,11 @@ source as (
     select * from {{ source('crm', 'accounts') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='id', order_by='system_modstamp desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -14,13 +19,14 @@ renamed as (
         billing_country,
         currency_iso_code as currency,
         -- booleans
-        is_deleted,
+        (coalesce(is_deleted, false) or _deleted_at is not null) as is_deleted,
         -- dates
         created_date as created_at,
         last_modified_date as modified_at,
         system_modstamp,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('crm', 'opportunities') }}
 ),
 
+-- the latest version of each record (a record can land more than once)
+deduplicated as (
+    {{ deduplicate('source', partition_by='id', order_by='system_modstamp desc, _dlt_load_id desc') }}
+),
+
 renamed as (
     select
         -- ids
@@ -19,14 +24,15 @@ renamed as (
         -- booleans
         is_closed,
         is_won,
-        is_deleted,
+        (coalesce(is_deleted, false) or _deleted_at is not null) as is_deleted,
         -- dates
         close_date,
         created_date as created_at,
         last_modified_date as modified_at,
         system_modstamp,
+        _deleted_at as deleted_at,
         _dlt_load_id
-    from source
+    from deduplicated
 )
 
 select * from renamed

@@ -1,0 +1,84 @@
+-- Live ERP transactions (sales orders, invoices, credit memos, payments) with what every canonical
+-- money model needs: the currency codes, the golden customer, the canonical status, the period
+-- (the posting period, else the period of the transaction date: sales orders do not post), and the
+-- two rates: the transaction's own `exchangerate` (transaction -> functional) and the period's
+-- average consolidated rate (functional -> reporting).
+with
+
+transactions as (
+    select * from {{ ref('stg_netsuite__transactions') }}
+    where not is_deleted
+),
+
+currencies as (
+    select * from {{ ref('stg_netsuite__currencies') }}
+),
+
+statuses as (
+    select * from {{ ref('netsuite_transaction_statuses') }}
+),
+
+crosswalk as (
+    select * from {{ ref('int_customers__matched') }}
+    where source_system = 'erp'
+),
+
+periods as (
+    select * from {{ ref('stg_netsuite__accounting_periods') }}
+    where not is_deleted
+        and not is_quarter
+        and not is_year
+),
+
+exchange_rates as (
+    select * from {{ ref('int_exchange_rates') }}
+),
+
+with_period as (
+    select
+        transactions.*,
+        coalesce(transactions.period_id, date_periods.period_id) as effective_period_id
+    from transactions
+    left join periods as date_periods
+        on transactions.transaction_date between date_periods.start_date and date_periods.end_date
+),
+
+final as (
+    select
+        with_period.transaction_id,
+        with_period.transaction_number,
+        with_period.transaction_type,
+        with_period.status as status_code,
+        statuses.canonical_status,
+        with_period.customer_id as erp_customer_id,
+        crosswalk.customer_id,
+        with_period.subsidiary_id as legal_entity_id,
+        with_period.opportunity_id,
+        with_period.created_from_transaction_id,
+        with_period.transaction_date,
+        with_period.due_date,
+        with_period.effective_period_id as period_id,
+        currencies.currency,
+        with_period.exchange_rate,
+        with_period.total_amount,
+        exchange_rates.functional_currency,
+        exchange_rates.reporting_currency,
+        exchange_rates.functional_to_reporting_rate,
+        with_period.memo,
+        {{ as_utc_timestamp('with_period.created_at') }} as created_at,
+        with_period.modified_at
+    from with_period
+    left join currencies
+        on with_period.currency_id = currencies.currency_id
+    left join statuses
+        on with_period.transaction_type = statuses.transaction_type
+        and with_period.status = statuses.status_code
+    left join crosswalk
+        on cast(with_period.customer_id as {{ dbt.type_string() }}) = crosswalk.source_record_id
+    left join exchange_rates
+        on with_period.effective_period_id = exchange_rates.period_id
+        and with_period.subsidiary_id = exchange_rates.legal_entity_id
+        and exchange_rates.transaction_currency = exchange_rates.functional_currency
+)
+
+select * from final
