@@ -67,9 +67,22 @@ class Server:
     def __enter__(self) -> Server:
         env = {**os.environ, "Q2C_SIM_TOKEN": self.token, "Q2C_SIM_HARVEST_ACCOUNT_ID": ACCOUNT}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "serve", "--db", str(self.db),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "simulator",
+                "serve",
+                "--db",
+                str(self.db),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -158,7 +171,9 @@ def dump_pages(server: Server, out: Path) -> dict[str, int]:
         while more:
             r = session.post(
                 f"{server.url}/erp/services/rest/query/v1/suiteql",
-                params={"limit": 1000, "offset": offset}, json={"q": query}, headers=ns,
+                params={"limit": 1000, "offset": offset},
+                json={"q": query},
+                headers=ns,
                 timeout=300,
             )
             r.raise_for_status()
@@ -202,9 +217,23 @@ def bench_scale(scale: str, work: Path, port: int) -> dict[str, Any]:
     result: dict[str, Any] = {"scale": scale}
 
     generated = run(
-        [sys.executable, "-m", "simulator", "generate", "--db", str(firm), "--seed", "42",
-         "--scale", scale, "--as-of", AS_OF.isoformat(), "--force"],
-        base_env, str(ROOT),
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "generate",
+            "--db",
+            str(firm),
+            "--seed",
+            "42",
+            "--scale",
+            scale,
+            "--as-of",
+            AS_OF.isoformat(),
+            "--force",
+        ],
+        base_env,
+        str(ROOT),
     )
     if generated.returncode:
         raise RuntimeError(f"generate {scale} failed")
@@ -238,13 +267,16 @@ def bench_scale(scale: str, work: Path, port: int) -> dict[str, Any]:
         dumped = dump_pages(server, page_dir)
     result["floor"] = {"pages": sum(dumped.values()), **floor(page_dir, work / "floor.duckdb")}
     extract_seconds = sum(full[f"extract:{s}"]["wall_seconds"] for s in SYSTEMS)
-    result["extract_vs_floor"] = round(extract_seconds / max(result["floor"]["wall_seconds"], 1e-3), 1)
+    result["extract_vs_floor"] = round(
+        extract_seconds / max(result["floor"]["wall_seconds"], 1e-3), 1
+    )
     say(f"  floor {result['floor']} ratio {result['extract_vs_floor']}")
     shutil.rmtree(page_dir)
 
     advanced = run(
         [sys.executable, "-m", "simulator", "advance", "--db", str(firm), "--days", "1"],
-        base_env, str(ROOT),
+        base_env,
+        str(ROOT),
     )
     result["advance"] = figures(advanced)
     with Server(firm, port, token) as server:
@@ -287,15 +319,22 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {r['extract_vs_floor']} | {r['incremental_seconds']} "
             f"| {r['serve_page_seconds']['first']} / {r['serve_page_seconds']['last']} |"
         )
-    lines += ["", "Every figure per stage (wall, CPU, peak RSS of the process tree, records, "
-              "API requests) is in `latest.json`."]
+    lines += [
+        "",
+        "Every figure per stage (wall, CPU, peak RSS of the process tree, records, "
+        "API requests) is in `latest.json`.",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", nargs="+", default=["small", "medium", "large"],
-                        choices=["small", "medium", "large"])
+    parser.add_argument(
+        "--scales",
+        nargs="+",
+        default=["small", "medium", "large"],
+        choices=["small", "medium", "large"],
+    )
     parser.add_argument("--port", type=int, default=8799)
     args = parser.parse_args()
     results: dict[str, Any] = {

@@ -17,7 +17,10 @@ def test_precision_and_recall_per_type() -> None:
     by_type = {s.exception_type: s for s in score(found, expected)}
     assert (by_type["missing_tax_code"].precision, by_type["missing_tax_code"].recall) == (0.5, 0.5)
     assert (by_type["booking_drift"].precision, by_type["booking_drift"].recall) == (1.0, 0.0)
-    assert (by_type["duplicate_customer"].precision, by_type["duplicate_customer"].recall) == (0.0, 1.0)
+    assert (by_type["duplicate_customer"].precision, by_type["duplicate_customer"].recall) == (
+        0.0,
+        1.0,
+    )
     assert "missing_tax_code" in format_scores(list(by_type.values()))
 
 
