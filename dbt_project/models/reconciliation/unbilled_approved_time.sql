@@ -1,9 +1,14 @@
--- Approved, billable time on time-and-materials projects, in a month that ended more than
--- `grace_days` before the as-of date, that no invoice has billed.
+-- unbilled_approved_time (psa, time entry id): approved, billable time on a billable time-and-
+-- materials project, in a month that ended more than `grace_days` before the as-of date, that no
+-- invoice has billed. Contract: last_day(spent_date) + grace < today. Aged from the day worked.
 with
 
 time_entries as (
     select * from {{ ref('time_entries') }}
+),
+
+legal_entities as (
+    select * from {{ ref('legal_entities') }}
 ),
 
 unbilled as (
@@ -18,29 +23,50 @@ unbilled as (
             < {{ as_of_date() }}
 ),
 
+aged as (
+    select
+        unbilled.*,
+        {{ dbt.datediff('unbilled.spent_date', as_of_date(), 'day') }} as age_days
+    from unbilled
+),
+
 final as (
     select
         'unbilled_approved_time' as exception_type,
-        source_system,
-        source_record_id,
-        time_entry_id,
-        project_id,
-        user_id,
-        role_name,
-        spent_date,
-        {{ dbt.concat(["cast(extract(year from service_month) as varchar)", "'-'", "lpad(cast(extract(month from service_month) as varchar), 2, '0')"]) }} as period,
-        hours,
-        billable_rate,
-        currency,
-        billable_amount as amount,
-        {{ dbt.datediff('spent_date', as_of_date(), 'day') }} as age_days,
-        case
-            when {{ dbt.datediff('spent_date', as_of_date(), 'day') }} <= 30 then '0-30'
-            when {{ dbt.datediff('spent_date', as_of_date(), 'day') }} <= 60 then '31-60'
-            when {{ dbt.datediff('spent_date', as_of_date(), 'day') }} <= 90 then '61-90'
-            else '90+'
-        end as aging_bucket
-    from unbilled
+        aged.source_system,
+        aged.source_record_id,
+        aged.time_entry_id,
+        aged.project_id,
+        aged.user_id,
+        aged.customer_id,
+        aged.opportunity_id,
+        aged.role_name,
+        aged.spent_date,
+        {{ year_month('aged.service_month') }} as period,
+        aged.legal_entity_id,
+        legal_entities.legal_entity_name as legal_entity,
+        aged.hours,
+        aged.billable_rate,
+        aged.currency,
+        aged.billable_amount as amount,
+        aged.functional_currency,
+        aged.billable_amount_functional as amount_functional,
+        aged.reporting_currency,
+        aged.billable_amount_reporting as amount_reporting,
+        aged.spent_date as occurred_on,
+        aged.age_days,
+        {{ aging_bucket('aged.age_days') }} as aging_bucket,
+        {{ dbt.concat([
+            "cast(aged.hours as " ~ dbt.type_string() ~ ")",
+            "' h approved on project '",
+            "cast(aged.project_id as " ~ dbt.type_string() ~ ")",
+            "' for '",
+            "cast(aged.spent_date as " ~ dbt.type_string() ~ ")",
+            "', not billed'",
+        ]) }} as details
+    from aged
+    left join legal_entities
+        on aged.legal_entity_id = legal_entities.legal_entity_id
 )
 
 select * from final

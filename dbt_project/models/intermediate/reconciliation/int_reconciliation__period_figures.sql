@@ -1,0 +1,229 @@
+-- The figures of every accounting period and legal entity that month-end depends on, in the
+-- entity's functional currency. Each figure is summed per transaction currency, converted at the
+-- period's rate (int_exchange_rates: round(usd(c) / usd(f), 6), the contract's rule) and rounded to
+-- the cent, so the PSA and ERP values are exactly the reporting-drift contract's (b):
+--   psa_billed_value: billed time (hours x billable_rate) on billable T&M projects, by the period
+--     of spent_date and the consultant's home entity;
+--   erp_invoiced_value: net amount of invoice lines whose item is not FIXED_FEE, by posting period
+--     and the line's entity;
+-- and, for the frozen-figure comparison and the KPIs:
+--   approved_billable_hours / _value: approved billable time on billable T&M projects;
+--   invoiced_amount: net amount of every invoice line (fixed-fee instalments included);
+--   bookings_value: won deals by close date and the deal's legal entity (CRM);
+--   sales_order_value: ERP sales orders by transaction date and subsidiary.
+{{ config(materialized='table') }}
+
+with
+
+periods as (
+    select * from {{ ref('periods') }}
+),
+
+legal_entities as (
+    select * from {{ ref('legal_entities') }}
+),
+
+exchange_rates as (
+    select * from {{ ref('int_exchange_rates') }}
+),
+
+time_entries as (
+    select * from {{ ref('time_entries') }}
+    where is_billable_project
+        and billing_method = 'time_and_materials'
+),
+
+resources as (
+    select * from {{ ref('resources') }}
+),
+
+invoice_lines as (
+    select * from {{ ref('invoice_lines') }}
+    where invoice_type = 'invoice'
+),
+
+deals as (
+    select * from {{ ref('quote_to_cash') }}
+),
+
+sales_orders as (
+    select * from {{ ref('int_erp_transactions') }}
+    where transaction_type = 'SalesOrd'
+),
+
+-- every figure as (period, entity, currency, figure, amount) in the transaction currency
+time_amounts as (
+    select
+        periods.period_id,
+        resources.legal_entity_id,
+        time_entries.currency,
+        sum(case when time_entries.is_billed then time_entries.hours * time_entries.billable_rate end) as psa_billed_amount,
+        sum(case when time_entries.is_approved and time_entries.is_billable then time_entries.hours end) as approved_billable_hours,
+        sum(case when time_entries.is_approved and time_entries.is_billable then time_entries.hours * time_entries.billable_rate end) as approved_billable_amount
+    from time_entries
+    inner join resources
+        on time_entries.user_id = resources.user_id
+    inner join periods
+        on time_entries.spent_date between periods.start_date and periods.end_date
+    group by
+        periods.period_id,
+        resources.legal_entity_id,
+        time_entries.currency
+),
+
+invoice_amounts as (
+    select
+        invoice_lines.period_id,
+        invoice_lines.legal_entity_id,
+        invoice_lines.currency,
+        sum(case when invoice_lines.item_code <> 'FIXED_FEE' then invoice_lines.net_amount end) as erp_invoiced_amount,
+        sum(invoice_lines.net_amount) as invoiced_amount
+    from invoice_lines
+    group by
+        invoice_lines.period_id,
+        invoice_lines.legal_entity_id,
+        invoice_lines.currency
+),
+
+booking_amounts as (
+    select
+        periods.period_id,
+        deals.legal_entity_id,
+        deals.currency,
+        sum(deals.booked_amount) as bookings_amount
+    from deals
+    inner join periods
+        on deals.closed_won_date between periods.start_date and periods.end_date
+    group by
+        periods.period_id,
+        deals.legal_entity_id,
+        deals.currency
+),
+
+sales_order_amounts as (
+    select
+        sales_orders.period_id,
+        sales_orders.legal_entity_id,
+        sales_orders.currency,
+        sum(sales_orders.total_amount) as sales_order_amount
+    from sales_orders
+    group by
+        sales_orders.period_id,
+        sales_orders.legal_entity_id,
+        sales_orders.currency
+),
+
+amounts as (
+    select
+        period_id,
+        legal_entity_id,
+        currency,
+        psa_billed_amount,
+        approved_billable_hours,
+        approved_billable_amount,
+        cast(null as decimal(18, 2)) as erp_invoiced_amount,
+        cast(null as decimal(18, 2)) as invoiced_amount,
+        cast(null as decimal(18, 2)) as bookings_amount,
+        cast(null as decimal(18, 2)) as sales_order_amount
+    from time_amounts
+
+    union all
+
+    select
+        period_id,
+        legal_entity_id,
+        currency,
+        null,
+        null,
+        null,
+        erp_invoiced_amount,
+        invoiced_amount,
+        null,
+        null
+    from invoice_amounts
+
+    union all
+
+    select
+        period_id,
+        legal_entity_id,
+        currency,
+        null,
+        null,
+        null,
+        null,
+        null,
+        bookings_amount,
+        null
+    from booking_amounts
+
+    union all
+
+    select
+        period_id,
+        legal_entity_id,
+        currency,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        sales_order_amount
+    from sales_order_amounts
+),
+
+converted as (
+    select
+        amounts.period_id,
+        amounts.legal_entity_id,
+        sum(amounts.psa_billed_amount * exchange_rates.transaction_to_functional_rate) as psa_billed_value,
+        sum(amounts.approved_billable_hours) as approved_billable_hours,
+        sum(amounts.approved_billable_amount * exchange_rates.transaction_to_functional_rate) as approved_billable_value,
+        sum(amounts.erp_invoiced_amount * exchange_rates.transaction_to_functional_rate) as erp_invoiced_value,
+        sum(amounts.invoiced_amount * exchange_rates.transaction_to_functional_rate) as invoiced_amount,
+        sum(amounts.bookings_amount * exchange_rates.transaction_to_functional_rate) as bookings_value,
+        sum(amounts.sales_order_amount * exchange_rates.transaction_to_functional_rate) as sales_order_value
+    from amounts
+    inner join exchange_rates
+        on amounts.period_id = exchange_rates.period_id
+        and amounts.legal_entity_id = exchange_rates.legal_entity_id
+        and amounts.currency = exchange_rates.transaction_currency
+    group by
+        amounts.period_id,
+        amounts.legal_entity_id
+),
+
+final as (
+    select
+        {{ dbt.concat(['periods.fiscal_month', "'|'", "cast(legal_entities.legal_entity_id as " ~ dbt.type_string() ~ ")"]) }} as period_entity_key,
+        periods.period_id,
+        periods.fiscal_month as period,
+        periods.start_date,
+        periods.end_date,
+        periods.is_closed,
+        periods.closed_at,
+        legal_entities.legal_entity_id,
+        legal_entities.legal_entity_name as legal_entity,
+        legal_entities.functional_currency,
+        exchange_rates.reporting_currency,
+        exchange_rates.functional_to_reporting_rate,
+        cast(round(coalesce(converted.psa_billed_value, 0), 2) as {{ money_type() }}) as psa_billed_value,
+        cast(round(coalesce(converted.erp_invoiced_value, 0), 2) as {{ money_type() }}) as erp_invoiced_value,
+        cast(coalesce(converted.approved_billable_hours, 0) as decimal(12, 2)) as approved_billable_hours,
+        cast(round(coalesce(converted.approved_billable_value, 0), 2) as {{ money_type() }}) as approved_billable_value,
+        cast(round(coalesce(converted.invoiced_amount, 0), 2) as {{ money_type() }}) as invoiced_amount,
+        cast(round(coalesce(converted.bookings_value, 0), 2) as {{ money_type() }}) as bookings_value,
+        cast(round(coalesce(converted.sales_order_value, 0), 2) as {{ money_type() }}) as sales_order_value
+    from periods
+    cross join legal_entities
+    left join converted
+        on periods.period_id = converted.period_id
+        and legal_entities.legal_entity_id = converted.legal_entity_id
+    left join exchange_rates
+        on periods.period_id = exchange_rates.period_id
+        and legal_entities.legal_entity_id = exchange_rates.legal_entity_id
+        and legal_entities.functional_currency = exchange_rates.transaction_currency
+)
+
+select * from final
