@@ -84,21 +84,23 @@ def _progress_logger():
 
 
 def exception_summary(settings: Settings) -> list[tuple[str, int, str]]:
-    """Exceptions found, by type, from the reconciliation marts."""
+    """Open exceptions by type, with their value in the reporting currency (USD)."""
     from pipelines.lib.warehouse import connect
 
     with connect(settings.warehouse_path) as con:
         rows = con.execute(
             """
-            select 'unbilled_approved_time', count(*),
-                   coalesce(string_agg(distinct currency || ' ' || cast(total as varchar), ', '), '')
-            from (
-                select currency, sum(amount) over (partition by currency) as total
-                from reconciliation.unbilled_approved_time
-            )
+            select exception_type, count(*), sum(amount_reporting)
+            from reconciliation.exceptions
+            where status = 'open'
+            group by exception_type
+            order by exception_type
             """
         ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [
+        (kind, count, f"USD {amount:,.2f}" if amount is not None else "")
+        for kind, count, amount in rows
+    ]
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -131,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"Month-end report: {report}")
     print(f"Ground truth:     {settings.data_dir / 'simulator' / 'ground_truth.csv'}")
     print(f"Finished in {time.monotonic() - started:.1f} s\n")
-    print(f"{'exception type':<28} {'count':>7}  amount")
+    print(f"{'open exception type':<28} {'count':>7}  amount")
     for kind, count, amount in exception_summary(settings):
         print(f"{kind:<28} {count:>7}  {amount}")
 
