@@ -71,8 +71,9 @@ th{{background:#f3f3f3}}</style></head><body>
     return path, counts
 
 
-MONTHS = MonthlyPartitionsDefinition(start_date="2023-01-01")
-"""One report per accounting month; the partition key is the month's first day."""
+MONTHS = MonthlyPartitionsDefinition(start_date="2023-01-01", end_offset=1)
+"""One report per accounting month; the partition key is the month's first day. The
+current month is a partition too (end_offset), for a close run against a clock ahead."""
 
 
 def period_of(partition_key: str) -> str:
