@@ -89,7 +89,10 @@ def test_the_job_built_every_canonical_model(built_warehouse: BuiltWarehouse) ->
     failed = [
         e.check_name
         for e in result.get_asset_check_evaluations()
-        if e.asset_key.path[0] in ("staging", "intermediate", "canonical") and not e.passed
+        # dbt's own tests; the GX gates on canonical tables fail by design on planted problems
+        if e.asset_key.path[0] in ("staging", "intermediate", "canonical")
+        and not e.check_name.startswith("gx_")
+        and not e.passed
     ]
     assert not failed
 
