@@ -223,10 +223,12 @@ compared as (
         filled.delivered - lag(filled.delivered) over (partition by filled.legal_entity_id, filled.currency order by filled.start_date) as delivered_mom_change,
         filled.billed - lag(filled.billed) over (partition by filled.legal_entity_id, filled.currency order by filled.start_date) as billed_mom_change,
         filled.collected - lag(filled.collected) over (partition by filled.legal_entity_id, filled.currency order by filled.start_date) as collected_mom_change,
-        greatest(
-            {{ '%.10f' | format((var('materiality_pct') | float) / 100) }} * abs(filled.delivered_reporting),
+        -- widened before multiplying: a large firm's month overflows decimal(18) otherwise
+        cast(greatest(
+            cast({{ '%.6f' | format((var('materiality_pct') | float) / 100) }} as decimal(38, 6))
+                * cast(abs(filled.delivered_reporting) as decimal(38, 6)),
             {{ '%.2f' | format(var('materiality_abs') | float) }}
-        ) as materiality_threshold_reporting
+        ) as decimal(18, 2)) as materiality_threshold_reporting
     from filled
 ),
 
