@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
@@ -21,6 +22,9 @@ from requests import Response
 from pipelines.lib.contracts import Contract, convert_page
 
 QUARANTINE_TABLE = "quarantine"
+
+INITIAL_CURSOR = datetime(2000, 1, 1, tzinfo=UTC)
+"""Where a first sync starts: before any record of any firm."""
 
 # Retried with exponential backoff, honouring Retry-After; a dropped connection is retried too.
 _RETRY_STATUS = (429, 500, 502, 503, 504)
@@ -133,3 +137,17 @@ def paginate(
     """Pages of records from one endpoint, with an explicit paginator and selector."""
     for page in client.paginate(path, paginator=paginator, data_selector=data_selector, **request):
         yield list(page)
+
+
+def modified_since(cursor: str, lookback_seconds: int) -> dlt.sources.incremental:
+    """The incremental cursor of every resource: the vendor's modification time, re-read
+    ``lookback_seconds`` behind the last value for late writes (merging makes that safe).
+
+    Quarantine rows carry no cursor; every good row has one (its contract requires it).
+    """
+    return dlt.sources.incremental(
+        cursor,
+        initial_value=INITIAL_CURSOR,
+        lag=lookback_seconds,
+        on_cursor_value_missing="include",
+    )

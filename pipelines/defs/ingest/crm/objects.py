@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from pipelines.lib.contracts import Contract, Field
 
 API_VERSION = "v62.0"
 BATCH_SIZE = 2000
 CURSOR = "SystemModstamp"
-INITIAL_CURSOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 _AUDIT = (
     Field("CreatedDate", "timestamp"),

@@ -18,10 +18,15 @@ from pipelines.defs.ingest.crm.objects import (
     API_VERSION,
     BATCH_SIZE,
     CURSOR,
-    INITIAL_CURSOR,
     OBJECTS,
 )
-from pipelines.lib.extract import ExtractStats, arrow_pages, make_client, paginate
+from pipelines.lib.extract import (
+    ExtractStats,
+    arrow_pages,
+    make_client,
+    modified_since,
+    paginate,
+)
 
 
 class NextRecordsUrlPaginator(JSONLinkPaginator):
@@ -59,13 +64,7 @@ def crm(
     def make_resource(name: str, sobject: str, contract: Any) -> Any:
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_object(
-            modified: dlt.sources.incremental[Any] = dlt.sources.incremental(
-                CURSOR,
-                initial_value=INITIAL_CURSOR,
-                lag=lookback_seconds,
-                # quarantine rows carry no cursor; every good row has one (required by its contract)
-                on_cursor_value_missing="include",
-            ),
+            modified: dlt.sources.incremental[Any] = modified_since(CURSOR, lookback_seconds),
         ) -> Iterator[Any]:
             if not access_token:
                 raise ValueError("SOURCES__CRM__ACCESS_TOKEN is not set")

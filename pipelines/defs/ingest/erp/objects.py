@@ -9,13 +9,10 @@ the modification cursor is typed, because the queries format it with TO_CHAR.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from pipelines.lib.contracts import Contract, Field
 
 PAGE_LIMIT = 1000
 CURSOR_FORMAT = "%Y-%m-%d %H:%M:%S"
-INITIAL_CURSOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _contract(

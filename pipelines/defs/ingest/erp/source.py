@@ -14,8 +14,14 @@ import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 
-from pipelines.defs.ingest.erp.objects import CURSOR_FORMAT, INITIAL_CURSOR, PAGE_LIMIT, TABLES
-from pipelines.lib.extract import ExtractStats, arrow_pages, make_client, paginate
+from pipelines.defs.ingest.erp.objects import CURSOR_FORMAT, PAGE_LIMIT, TABLES
+from pipelines.lib.extract import (
+    ExtractStats,
+    arrow_pages,
+    make_client,
+    modified_since,
+    paginate,
+)
 
 
 def _since(value: Any) -> str:
@@ -39,13 +45,7 @@ def erp(
     def make_resource(name: str, cursor: str, contract: Any) -> Any:
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_table(
-            modified: dlt.sources.incremental[Any] = dlt.sources.incremental(
-                cursor,
-                initial_value=INITIAL_CURSOR,
-                lag=lookback_seconds,
-                # quarantine rows carry no cursor; every good row has one (required by its contract)
-                on_cursor_value_missing="include",
-            ),
+            modified: dlt.sources.incremental[Any] = modified_since(cursor, lookback_seconds),
         ) -> Iterator[Any]:
             if not access_token:
                 raise ValueError("SOURCES__ERP__ACCESS_TOKEN is not set")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from pipelines.lib.contracts import Contract, Field
 
 PER_PAGE = 2000
 DELETIONS_TABLE = "deleted_records"
 """Ids Harvest no longer lists (it keeps no record of deletes): found by the id reconcile."""
 CURSOR = "updated_at"
-INITIAL_CURSOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 _AUDIT = (Field("created_at", "timestamp"), Field("updated_at", "timestamp"))
 

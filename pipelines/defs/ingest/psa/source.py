@@ -20,12 +20,17 @@ from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from pipelines.defs.ingest.psa.objects import (
     CURSOR,
     DELETIONS_TABLE,
-    INITIAL_CURSOR,
     PER_PAGE,
     RESOURCES,
     UNINVOICED_REPORT,
 )
-from pipelines.lib.extract import ExtractStats, arrow_pages, make_client, paginate
+from pipelines.lib.extract import (
+    ExtractStats,
+    arrow_pages,
+    make_client,
+    modified_since,
+    paginate,
+)
 
 
 def _iso(value: Any) -> str:
@@ -58,13 +63,7 @@ def psa(
     def make_resource(name: str, contract: Any) -> Any:
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_resource(
-            updated: dlt.sources.incremental[Any] = dlt.sources.incremental(
-                CURSOR,
-                initial_value=INITIAL_CURSOR,
-                lag=lookback_seconds,
-                # quarantine rows carry no cursor; every good row has one (required by its contract)
-                on_cursor_value_missing="include",
-            ),
+            updated: dlt.sources.incremental[Any] = modified_since(CURSOR, lookback_seconds),
         ) -> Iterator[Any]:
             pages = paginate(
                 client(),
