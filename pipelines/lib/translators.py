@@ -48,7 +48,9 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return raw_asset_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
+            # `<system>_loads` sources read dlt's load log of the same raw dataset.
+            system = dbt_resource_props["source_name"].removesuffix("_loads")
+            return raw_asset_key(system, dbt_resource_props["name"])
         schema = dbt_resource_props["config"].get("schema") or "main"
         return AssetKey([schema, dbt_resource_props["name"]])
 
