@@ -35,7 +35,7 @@ class Table:
 
     def ddl(self) -> str:
         cols = ",\n  ".join(f'"{c}" {t}' for c, t in self.columns)
-        return f'create table if not exists {self.name} (\n  {cols}\n)'
+        return f"create table if not exists {self.name} (\n  {cols}\n)"
 
 
 MONEY = "decimal(18,2)"

@@ -59,5 +59,7 @@ def test_a_clean_firm_passes_every_suite(clean_build) -> None:
     assert clean_build.success
     checks = gx_evaluations(clean_build)
     assert set(checks) == set(CHECKPOINTS)
-    failing = {name: e.metadata.get("failed_expectations") for name, e in checks.items() if not e.passed}
+    failing = {
+        name: e.metadata.get("failed_expectations") for name, e in checks.items() if not e.passed
+    }
     assert failing == {}
