@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from simulator.api.keyset import OrderKey
+from simulator.api.lexer import Token, tokenize
 from simulator.api.wire import parse_iso_datetime
 from simulator.schema import SALESFORCE, Table
 
@@ -51,34 +52,12 @@ _KEYWORDS = {
 _UNSUPPORTED_CLAUSES = {"group", "having", "offset", "for", "with", "using", "typeof"}
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-    pos: int
-
-    @property
-    def word(self) -> str:
-        """Lower-cased text for keyword matching."""
-        return self.text.lower()
-
-    def is_kw(self, *words: str) -> bool:
-        return self.kind == "ident" and self.word in words
-
-
 def _tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{text[pos : pos + 20]}'")
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            tokens.append(Token(kind, m.group(kind), pos))
-        pos = m.end()
-    tokens.append(Token("eof", "", len(text)))
-    return tokens
+    return tokenize(
+        text,
+        _TOKEN,
+        lambda pos: SoqlError("MALFORMED_QUERY", f"unexpected token: '{text[pos : pos + 20]}'"),
+    )
 
 
 def _kind_of(storage_type: str) -> str:

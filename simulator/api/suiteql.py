@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from simulator.api.keyset import OrderKey
+from simulator.api.lexer import Token, tokenize
 from simulator.schema import NETSUITE, Table
 
 ERROR_PREFIX = "Invalid search query. Detailed unprocessed description follows. "
@@ -51,36 +52,12 @@ _RESERVED = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-    pos: int
-
-    @property
-    def word(self) -> str:
-        return self.text.lower()
-
-    def is_kw(self, *words: str) -> bool:
-        return self.kind == "ident" and self.word in words
-
-    def is_punct(self, text: str) -> bool:
-        return self.kind == "punct" and self.text == text
-
-
 def _tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise SuiteQLError(f"Unexpected character at position {pos + 1}: '{text[pos]}'.")
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            tokens.append(Token(kind, m.group(kind), pos))
-        pos = m.end()
-    tokens.append(Token("eof", "", len(text)))
-    return tokens
+    return tokenize(
+        text,
+        _TOKEN,
+        lambda pos: SuiteQLError(f"Unexpected character at position {pos + 1}: '{text[pos]}'."),
+    )
 
 
 # -- AST ------------------------------------------------------------------------------------
