@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.simulated import patched_environ, simulated_sources
+from pipelines.lib.simulated import firm_as_of, patched_environ, simulated_sources
 from simulator.firm import FirmParams, generate
 from tests.support import raw_snapshot, sync_sources
 
@@ -84,7 +84,9 @@ def test_after_advance_only_changes_are_fetched_and_merge_equals_a_full_refresh(
         full_requests = sim.server.total_requests
         summary = advance(sim.firm, days=1)
         sim.server.reset_counters()
-        assert sync_sources().success
+        # as a deployment would, the next sync judges on the firm's new date
+        with patched_environ({"Q2C_AS_OF_DATE": firm_as_of(sim.firm)}):
+            assert sync_sources().success
         incremental_requests = dict(sim.server.counters)
     merged = raw_snapshot(warehouse_of(data_dir), live_only=True)
 

@@ -44,6 +44,13 @@ def source_env(server: SimulatorServer, token: str, as_of: str) -> dict[str, str
     }
 
 
+def firm_as_of(firm: duckdb.DuckDBPyConnection) -> str | None:
+    """The simulated clock's date (YYYY-MM-DD): the reconciliation judges on it, not on the
+    machine's date, and it moves with ``advance``."""
+    row = firm.execute("select value from sim_meta where key = 'clock'").fetchone()
+    return None if row is None else str(row[0])[:10]
+
+
 @contextmanager
 def patched_environ(values: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in values}
@@ -71,15 +78,14 @@ def simulated_sources(
     try:
         if params is not None:
             generate(firm, params)
-        # The reconciliation judges on the simulated clock's date, not the machine's.
-        as_of = firm.execute("select value from sim_meta where key = 'clock'").fetchone()
+        as_of = firm_as_of(firm)
         if as_of is None:
             raise RuntimeError(f"{db_path} holds no simulated firm: generate one first")
         token = secrets.token_urlsafe(24)
         server = SimulatorServer(
             firm, token=token, harvest_account_id=HARVEST_ACCOUNT_ID, port=port
         ).start()
-        env = source_env(server, token, str(as_of[0])[:10])
+        env = source_env(server, token, as_of)
         try:
             with patched_environ(env):
                 yield SimulatedSources(server, firm, db_path, env)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.simulated import patched_environ, simulated_sources
+from pipelines.lib.simulated import firm_as_of, patched_environ, simulated_sources
 from simulator.firm import FirmParams, advance
 from tests.reconciliation.helpers import (
     OPEN_EXCEPTIONS,
@@ -98,8 +98,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
         first = _run(sim, warehouse, AS_OF.isoformat())
         summaries = [advance(sim.firm, days=days) for days in ADVANCES]
-        clock = sim.firm.execute("select value from sim_meta where key = 'clock'").fetchone()[0]
-        second = _run(sim, warehouse, str(clock)[:10])
+        second = _run(sim, warehouse, firm_as_of(sim.firm))
         backdated = {
             r[0]
             for r in sim.firm.execute(

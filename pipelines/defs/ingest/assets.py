@@ -8,7 +8,9 @@ so a failed or killed load leaves the warehouse as it was. Publishing writes the
 DuckDB warehouse, hence the shared ``warehouse`` concurrency pool.
 """
 
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -33,13 +35,23 @@ def make_pipeline(system: str, settings: Settings) -> dlt.Pipeline:
     """The dlt pipeline loading one system into ``raw_<system>`` of its landing file."""
     landing = landing_path(settings, system)
     landing.parent.mkdir(parents=True, exist_ok=True)
+    return _pipeline(system, landing, settings.dlt_pipelines_dir)
+
+
+def _pipeline(system: str, landing: Path, pipelines_dir: Path) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"q2c_{system}",
         destination=dlt.destinations.duckdb(str(landing)),
         dataset_name=raw_dataset(system),
-        pipelines_dir=str(settings.dlt_pipelines_dir),
+        pipelines_dir=str(pipelines_dir),
         progress="log",
     )
+
+
+# @dlt_assets needs a pipeline when the definitions load; it only reads its names and
+# destination. dlt writes a working folder for any pipeline it creates, so this one lives
+# in a scratch folder: loading the definitions never touches data/.
+_DEFINITION_DIR = Path(tempfile.gettempdir()) / "q2c-definitions"
 
 
 def _resource_metadata(stats: ExtractStats, resource: str) -> dict[str, Any]:
@@ -56,7 +68,7 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
 
     @dlt_assets(
         dlt_source=source_fn(),
-        dlt_pipeline=make_pipeline(system, Settings.from_env()),
+        dlt_pipeline=_pipeline(system, _DEFINITION_DIR / f"{system}.duckdb", _DEFINITION_DIR),
         name=f"extract_{system}",
         dagster_dlt_translator=RawTranslator(),
         pool=WAREHOUSE_POOL,

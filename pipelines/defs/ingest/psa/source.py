@@ -7,7 +7,7 @@ Harvest leaves no trace of a delete; deleted records are found by reconciling id
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -31,6 +31,7 @@ from pipelines.lib.extract import (
     modified_since,
     paginate,
 )
+from pipelines.settings import Settings
 
 
 def _iso(value: Any) -> str:
@@ -85,7 +86,8 @@ def psa(
             "results",
             params={
                 "from": report_from.replace("-", ""),
-                "to": date.today().strftime("%Y%m%d"),
+                # up to the reconciliation's as-of date (the simulator's clock in the demo)
+                "to": Settings.from_env().as_of.strftime("%Y%m%d"),
                 "per_page": PER_PAGE,
             },
         )
