@@ -26,3 +26,41 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
     with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
         result = run_refresh_job()
         yield BuiltWarehouse(data_dir, data_dir / "warehouse.duckdb", sim, result)
+
+
+CHROMIUM = "/usr/bin/chromium"
+# The machine's network is closed: Chromium must not try to reach Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Debian's ``chromium`` package) driven by Playwright.
+
+    Where Chromium is missing the browser tests are skipped with the reason, except under CI
+    (``Q2C_REQUIRE_BROWSER=1``, set by ``.ci/run`` after installing it), where they fail.
+    """
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        message = f"headless Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("Q2C_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
