@@ -11,6 +11,7 @@ Arrow's exact float-to-decimal cast, NetSuite's text numbers stay text until sta
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -350,26 +351,75 @@ def _check_value(value: Any, f: Field, text_wire: bool) -> Any:
     raise RecordError(f"wrong type: {f.name}={value!r} is not a valid {kind}")
 
 
-def _extract_columns(records: Sequence[dict[str, Any]], contract: Contract) -> dict[str, list]:
-    return {
-        f.name: [
-            (json.dumps(v, sort_keys=True, separators=(",", ":")) if v is not None else None)
-            if f.kind == "json"
-            else v
-            for v in (_dig(r, f.wire_path) for r in records)
-        ]
-        for f in contract.fields
-    }
+def _wire_leaf_type(f: Field, contract: Contract) -> pa.DataType:
+    return pa.string() if contract.stored_kind(f) != f.kind else _WIRE_TYPES[f.kind]
+
+
+@functools.cache
+def _wire_struct(contract: Contract) -> pa.StructType | None:
+    """The wire shape of one record as an Arrow struct, so Arrow converts a whole page of
+    parsed JSON in C++ instead of Python visiting every value. ``json`` fields are left
+    out (they are re-serialized in Python); None where two fields' paths collide."""
+    tree: dict[str, Any] = {}
+    for f in contract.fields:
+        if f.kind == "json":
+            continue
+        *parents, leaf = f.wire_path
+        node = tree
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                return None
+        if leaf in node:
+            return None
+        node[leaf] = _wire_leaf_type(f, contract)
+
+    def build(node: dict[str, Any]) -> pa.StructType:
+        return pa.struct(
+            [pa.field(k, build(v) if isinstance(v, dict) else v) for k, v in node.items()]
+        )
+
+    return build(tree)
+
+
+def _leaf(array: pa.StructArray, path: tuple[str, ...]) -> pa.Array:
+    """One wire path of a struct array; a null parent makes its children null."""
+    for key in path:
+        array = array.flatten()[array.type.get_field_index(key)]
+    return array
+
+
+def _wire_columns(records: Sequence[dict[str, Any]], contract: Contract) -> dict[str, pa.Array]:
+    """Each field's wire values as one Arrow array in its wire type; raises on any value
+    Arrow cannot read as its kind."""
+    struct = _wire_struct(contract)
+    page = pa.array(records, type=struct) if struct is not None else None
+    columns: dict[str, pa.Array] = {}
+    for f in contract.fields:
+        if f.kind == "json":
+            values = (_dig(r, f.wire_path) for r in records)
+            columns[f.name] = pa.array(
+                [
+                    None if v is None else json.dumps(v, sort_keys=True, separators=(",", ":"))
+                    for v in values
+                ],
+                pa.string(),
+            )
+        elif page is not None:
+            columns[f.name] = _leaf(page, f.wire_path)
+        else:
+            values = [_dig(r, f.wire_path) for r in records]
+            columns[f.name] = pa.array(values, _wire_leaf_type(f, contract))
+    return columns
 
 
 def _fast_table(records: Sequence[dict[str, Any]], contract: Contract) -> pa.Table:
     """Column-wise conversion; raises on any value Arrow cannot read as its kind."""
-    columns = _extract_columns(records, contract)
+    columns = _wire_columns(records, contract)
     arrays = []
     for f in contract.fields:
+        arr = columns[f.name]
         if contract.stored_kind(f) != f.kind:
-            values = columns[f.name]
-            arr = pa.array(values, pa.string())
             # Parseability of NetSuite text is checked by a cast that is thrown away.
             if f.kind in ("int", "decimal", "rate"):
                 pc.cast(arr, pa.decimal128(38, 10) if f.kind != "int" else pa.int64())
@@ -382,7 +432,7 @@ def _fast_table(records: Sequence[dict[str, Any]], contract: Contract) -> pa.Tab
                 raise pa.ArrowInvalid(f"{f.name} holds a value other than T/F")
             arrays.append(arr)
             continue
-        arrays.append(_cast(pa.array(columns[f.name], _WIRE_TYPES[f.kind]), f.kind))
+        arrays.append(_cast(arr, f.kind))
     return pa.Table.from_arrays(arrays, schema=contract.arrow_schema)
 
 
