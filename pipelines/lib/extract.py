@@ -6,6 +6,9 @@ retried, converted, quarantined and counted is decided here once.
 
 from __future__ import annotations
 
+import json
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -92,7 +95,27 @@ def make_client(
         request_max_retry_delay=30,
         respect_retry_after_header=True,
     ).session
+    session.hooks["response"].append(_parse_once)
     return RESTClient(base_url=base_url.rstrip("/"), headers=headers, session=session)
+
+
+def _parse_once(response: Response, *args: Any, **kwargs: Any) -> Response:
+    """Parse each response body once: dlt's client reads it for the records and its
+    paginator again for the next link, and requests' parser (simplejson where installed)
+    is slower than the standard library's."""
+    parsed: list[Any] = []
+    fallback = response.json
+
+    def body(**options: Any) -> Any:
+        if not parsed:
+            try:
+                parsed.append(json.loads(response.content))
+            except ValueError:
+                return fallback(**options)  # requests' own error for a body that is not JSON
+        return parsed[0]
+
+    response.json = body  # type: ignore[method-assign]
+    return response
 
 
 def arrow_pages(
@@ -134,9 +157,61 @@ def paginate(
     data_selector: str,
     **request: Any,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Pages of records from one endpoint, with an explicit paginator and selector."""
-    for page in client.paginate(path, paginator=paginator, data_selector=data_selector, **request):
-        yield list(page)
+    """Pages of records from one endpoint, with an explicit paginator and selector.
+
+    The next page is fetched while this one is converted and loaded, so the vendor's
+    serving and our processing overlap instead of adding up.
+    """
+    pages = client.paginate(path, paginator=paginator, data_selector=data_selector, **request)
+    yield from _read_ahead(list(page) for page in pages)
+
+
+_DONE = object()
+
+
+def _read_ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """Run ``items`` in a thread, ``depth`` items ahead of the consumer.
+
+    An error in the thread is raised here; a consumer that stops early (an error
+    downstream, a closed generator) stops the thread, which closes ``items`` itself.
+    """
+    ahead: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    break
+            else:
+                put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((_DONE, exc))
+        finally:
+            items.close()  # type: ignore[attr-defined]
+
+    worker = threading.Thread(target=produce, name="q2c-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def modified_since(cursor: str, lookback_seconds: int) -> dlt.sources.incremental:
