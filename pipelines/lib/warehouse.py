@@ -9,6 +9,11 @@ from pathlib import Path
 
 import duckdb
 
+DUCKDB_MEMORY_LIMIT = "1GB"
+"""What DuckDB may hold in memory while the pipeline loads and publishes (dlt's landing
+connections and the publish transaction). DuckDB's default is 80 % of the machine; past this
+it spills to disk, so a large firm's sync stays well under the 2 GB the pipeline is allowed."""
+
 
 @contextmanager
 def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -35,6 +40,7 @@ def publish_dataset(
     """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with connect(warehouse) as con:
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         con.execute(f"attach '{landing}' as landing (read_only)")
         tables = [
             r[0]

@@ -16,6 +16,7 @@ from typing import Any
 import dlt
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines.defs.ingest.crm.source import crm
 from pipelines.defs.ingest.deletions import flag_deletes
@@ -23,7 +24,7 @@ from pipelines.defs.ingest.erp.source import erp
 from pipelines.defs.ingest.psa.source import psa
 from pipelines.lib.extract import ExtractStats
 from pipelines.lib.translators import RawTranslator
-from pipelines.lib.warehouse import publish_dataset
+from pipelines.lib.warehouse import DUCKDB_MEMORY_LIMIT, publish_dataset
 from pipelines.settings import Settings, landing_path, raw_dataset
 
 WAREHOUSE_POOL = "warehouse"
@@ -41,7 +42,9 @@ def make_pipeline(system: str, settings: Settings) -> dlt.Pipeline:
 def _pipeline(system: str, landing: Path, pipelines_dir: Path) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"q2c_{system}",
-        destination=dlt.destinations.duckdb(str(landing)),
+        destination=dlt.destinations.duckdb(
+            DuckDbCredentials(str(landing), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        ),
         dataset_name=raw_dataset(system),
         pipelines_dir=str(pipelines_dir),
         progress="log",
