@@ -1,7 +1,31 @@
+-- The largest table of all (a time entry a consultant-day): built incrementally. A build takes
+-- the rows of every load after the last one it saw (loads are published whole, one at a time,
+-- in load id order, before the build), plus every row flagged deleted, because a Harvest
+-- delete sets `_deleted_at` on a row without a new load. A row gone from the raw table (a
+-- landing file rebuilt from scratch) leaves staging too (the post-hook). `dbt build
+-- --full-refresh` rebuilds it whole, to the same rows (tests/test_incremental.py).
+{{
+    config(
+        materialized='incremental',
+        unique_key='time_entry_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "delete from {{ this }} where time_entry_id not in "
+            "(select id from {{ source('psa', 'time_entries') }} where id is not null)",
+        ],
+    )
+}}
+
 with
 
 source as (
     select * from {{ source('psa', 'time_entries') }}
+    {%- if is_incremental() %}
+    -- dlt load ids are epoch seconds as text, ten integer digits: they sort as text
+    where _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
+        or _deleted_at is not null
+    {%- endif %}
 ),
 
 -- the latest version of each record (a record can land more than once)
