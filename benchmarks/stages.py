@@ -1,6 +1,7 @@
 """One pipeline stage, run in this process so the bench can measure it alone.
 
-    python -m benchmarks.stages extract:crm|extract:psa|extract:erp|transform|checks|report
+    python -m benchmarks.stages extract:crm|extract:psa|extract:erp|transform|checks|report|publish
+    python -m benchmarks.stages startup   # what every stage pays first: the imports
 
 Configuration comes from the environment, exactly as for `q2c run`. The last line printed
 is a JSON object of the stage's own figures (records, API requests).
@@ -62,11 +63,38 @@ def report() -> dict:
     return {"report_bytes": path.stat().st_size, **counts}
 
 
+def publish() -> dict:
+    from pipelines.defs.publish.analytics import ANALYST_SCHEMAS
+    from pipelines.lib.warehouse import publish_copy
+    from pipelines.settings import Settings
+
+    settings = Settings.from_env()
+    rows = publish_copy(settings.warehouse_path, settings.analytics_path, ANALYST_SCHEMAS)
+    return {"tables": len(rows), "rows": sum(rows.values())}
+
+
+def startup() -> dict:
+    """The least a stage process pays before it does any work: Dagster, dlt and the
+    extraction assets imported (the other stages load more)."""
+    from dagster import materialize  # noqa: F401
+
+    from pipelines.defs.ingest.assets import ingest_assets  # noqa: F401
+
+    return {}
+
+
 def main(stage: str) -> None:
     if stage.startswith("extract:"):
         figures = extract(stage.split(":", 1)[1])
     else:
-        figures = {"transform": transform, "checks": checks, "report": report}[stage]()
+        stages = {
+            "transform": transform,
+            "checks": checks,
+            "report": report,
+            "publish": publish,
+            "startup": startup,
+        }
+        figures = stages[stage]()
     print(json.dumps(figures))
 
 
