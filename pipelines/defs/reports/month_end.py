@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
+from pipelines.defs.quality.checks import GATED_ASSETS
 from pipelines.lib.translators import OWNER
 from pipelines.lib.warehouse import connect
 from pipelines.settings import Settings
@@ -82,7 +83,8 @@ def period_of(partition_key: str) -> str:
 
 @asset(
     key=AssetKey(["reports", "month_end_report"]),
-    deps=[AssetKey(["reconciliation", "unbilled_approved_time"])],
+    # The gated marts: a failing blocking gate on any of them stops the report in that run.
+    deps=GATED_ASSETS,
     partitions_def=MONTHS,
     group_name="reports",
     owners=[OWNER],
