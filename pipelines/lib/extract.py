@@ -95,14 +95,20 @@ def make_client(
         request_max_retry_delay=30,
         respect_retry_after_header=True,
     ).session
-    session.hooks["response"].append(_parse_once)
-    return RESTClient(base_url=base_url.rstrip("/"), headers=headers, session=session)
+    return _RESTClient(base_url=base_url.rstrip("/"), headers=headers, session=session)
 
 
-def _parse_once(response: Response, *args: Any, **kwargs: Any) -> Response:
-    """Parse each response body once: dlt's client reads it for the records and its
-    paginator again for the next link, and requests' parser (simplejson where installed)
-    is slower than the standard library's."""
+class _RESTClient(RESTClient):
+    """dlt's REST client, parsing each response body once: the client reads it for the
+    records and the paginator again for the next link, and requests' parser (simplejson
+    where installed) is slower than the standard library's."""
+
+    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        _parse_once(response)
+        return super().extract_response(response, data_selector)
+
+
+def _parse_once(response: Response) -> None:
     parsed: list[Any] = []
     fallback = response.json
 
@@ -115,7 +121,6 @@ def _parse_once(response: Response, *args: Any, **kwargs: Any) -> Response:
         return parsed[0]
 
     response.json = body  # type: ignore[method-assign]
-    return response
 
 
 def arrow_pages(
