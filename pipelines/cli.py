@@ -26,6 +26,10 @@ class CliError(Exception):
     """A failure explained in one line for the person at the terminal."""
 
 
+class GatesFailed(CliError):
+    """The run did everything but the month-end report: blocking gates failed."""
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -67,6 +71,10 @@ def materialize_all(period: str | None = None) -> None:
     _say(f"  full log: {log_path}")
     if not result.success:
         failures = result.get_step_failure_events()
+        if failures and all(
+            f.step_failure_data.error.cls_name == "DagsterAssetCheckFailedError" for f in failures
+        ):
+            raise GatesFailed("blocking gates failed; the month-end report was withheld")
         if failures:
             event = failures[0]
             error = event.step_failure_data.error
@@ -126,11 +134,22 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
         period = last_closed_month(settings.as_of)
         _say(f"q2c demo: materializing every asset, with the month-end report of {period}")
-        materialize_all(period)
+        withheld = []
+        try:
+            materialize_all(period)
+        except GatesFailed:
+            from pipelines.defs.quality.history import failed_blocking_gates
+
+            withheld = failed_blocking_gates(settings)
     report = settings.reports_dir / f"month_end_{period}.html"
     print()
     print(f"Warehouse:        {settings.warehouse_path}")
-    print(f"Month-end report: {report}")
+    if withheld:
+        print("Month-end report: withheld, blocking gates failed:")
+        for outcome in withheld:
+            print(f"  {outcome.summary()}")
+    else:
+        print(f"Month-end report: {report}")
     print(f"Ground truth:     {settings.data_dir / 'simulator' / 'ground_truth.csv'}")
     print(f"Finished in {time.monotonic() - started:.1f} s\n")
     print(f"{'open exception type':<28} {'count':>7}  amount")

@@ -17,15 +17,31 @@ from tests.support import BuiltWarehouse, run_refresh_job
 AS_OF = date(2026, 11, 25)
 
 
-@pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
-    """The whole asset graph materialized against the simulator into a temporary warehouse."""
-    data_dir = tmp_path_factory.mktemp("q2c-data")
-    params = FirmParams(seed=7, scale="small", as_of=AS_OF, problem_rate=0.03)
+def _build(
+    tmp_path_factory: pytest.TempPathFactory, name: str, params: FirmParams
+) -> Iterator[BuiltWarehouse]:
+    """The month-end close job run against a simulated firm into a temporary data folder."""
+    data_dir = tmp_path_factory.mktemp(name)
     firm = data_dir / "simulator" / "firm.duckdb"
     with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
         result = run_refresh_job()
         yield BuiltWarehouse(data_dir, data_dir / "warehouse.duckdb", sim, result)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
+    """The whole asset graph materialized against the simulator (planted problems: the
+    gates fail and withhold the report) into a temporary warehouse."""
+    params = FirmParams(seed=7, scale="small", as_of=AS_OF, problem_rate=0.03)
+    yield from _build(tmp_path_factory, "q2c-data", params)
+
+
+@pytest.fixture(scope="session")
+def clean_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
+    """A firm with no planted problems (problem rate 0), built by the month-end close: every
+    gate passes and the month-end report is written."""
+    params = FirmParams(seed=5, scale="small", as_of=AS_OF, problem_rate=0.0)
+    yield from _build(tmp_path_factory, "q2c-clean", params)
 
 
 CHROMIUM = "/usr/bin/chromium"

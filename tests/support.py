@@ -45,6 +45,19 @@ def run_refresh_job(period: str | None = None) -> object:
         )
 
 
+GATE_FAILURE = "DagsterAssetCheckFailedError"
+
+
+def failed_steps(result: object, *, but_gates: bool = True) -> list[str]:
+    """Steps of ``result`` that failed; with ``but_gates``, leaving out the blocking gates that
+    failed on planted problems (their failure is the gates doing their job)."""
+    return [
+        event.step_key
+        for event in result.get_step_failure_events()
+        if not (but_gates and event.step_failure_data.error.cls_name == GATE_FAILURE)
+    ]
+
+
 def sync_sources() -> object:
     """Materialize only the extraction assets (all three systems), as a scheduled sync would."""
     from dagster import DagsterInstance, materialize

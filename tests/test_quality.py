@@ -1,18 +1,24 @@
-"""Expectation suites as asset checks: they fail on planted problems with the right counts,
-and every one passes on a clean firm."""
+"""Expectation suites as asset checks: the three gates fail on planted problems with the
+right counts and stop the month-end report; every suite passes on a clean firm; results are
+kept as history; Data Docs open with no network."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import json
+from decimal import Decimal
 
 import pytest
+from dagster import AssetKey, DagsterEventType
 
-from pipelines.defs.quality.checks import CHECKPOINTS
-from pipelines.lib.simulated import patched_environ, simulated_sources
-from simulator.firm import FirmParams
-from tests.conftest import AS_OF
-from tests.support import BuiltWarehouse, run_refresh_job
+from pipelines.defs.quality.checks import CHECKPOINTS, GATES
+from pipelines.defs.quality.history import failed_blocking_gates, gate_outcomes
+from pipelines.lib.gx_checks import thresholds
+from pipelines.lib.simulated import patched_environ
+from pipelines.settings import Settings
+from tests.support import GATE_FAILURE, BuiltWarehouse, failed_steps
+
+REPORT = AssetKey(["reports", "month_end_report"])
+GATE_NAMES = {gate.checkpoint for gate in GATES}
 
 
 def gx_evaluations(result) -> dict:
@@ -23,43 +29,149 @@ def gx_evaluations(result) -> dict:
     }
 
 
+def planted_open(built: BuiltWarehouse, exception_type: str) -> set[str]:
+    return {
+        r[0]
+        for r in built.firm(
+            f"""select source_record_id from sim_ground_truth
+                where exception_type = '{exception_type}' and resolved_at is null"""
+        )
+    }
+
+
 def test_every_suite_ran_as_a_check(built_warehouse: BuiltWarehouse) -> None:
     assert set(gx_evaluations(built_warehouse.result)) == set(CHECKPOINTS)
 
 
-def test_gates_fail_with_the_planted_counts(built_warehouse: BuiltWarehouse) -> None:
-    checks = gx_evaluations(built_warehouse.result)
-    planted = dict(
-        built_warehouse.firm(
-            """select exception_type, count(*) from sim_ground_truth
-               where resolved_at is null group by 1"""
-        )
-    )
-    unbilled = checks["unbilled_approved_time"]
-    assert not unbilled.passed
-    assert unbilled.metadata["offending_rows"].value == planted["unbilled_approved_time"]
-    taxes = checks["missing_tax_codes"]
-    assert not taxes.passed
-    observed = taxes.metadata["failed_expectations"].value
-    assert observed["Invoice lines without a tax code"] == str(planted["missing_tax_code"])
-    sample = taxes.metadata["sample_source_record_ids"].value
-    assert 0 < len(sample) <= 20
+@pytest.mark.parametrize(
+    ("gate", "exception_type"),
+    [
+        ("unbilled_approved_time", "unbilled_approved_time"),
+        ("missing_tax_codes", "missing_tax_code"),
+        ("reporting_drift", "reporting_drift"),
+    ],
+)
+def test_gates_fail_with_the_planted_counts(
+    built_warehouse: BuiltWarehouse, gate: str, exception_type: str
+) -> None:
+    check = gx_evaluations(built_warehouse.result)[gate]
+    planted = planted_open(built_warehouse, exception_type)
+    assert planted, f"the simulator planted no {exception_type} at the default rate"
+    assert not check.passed
+    assert check.severity.value == "ERROR"
+    assert check.metadata["offending_source_records"].value == len(planted)
+    sample = set(check.metadata["sample_source_record_ids"].value)
+    assert sample <= planted and len(sample) == min(len(planted), 20)
+    # The amount is the offenders' total in the reporting currency, with the currency.
+    amount = check.metadata["offending_amount_reporting"].value
+    assert amount.startswith("USD ") and Decimal(amount[4:].replace(",", "")) > 0
+    assert json.loads(json.dumps(check.metadata["amount_by_currency"].value))
 
 
-@pytest.fixture(scope="module")
-def clean_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    data_dir: Path = tmp_path_factory.mktemp("clean")
-    params = FirmParams(seed=5, scale="small", as_of=AS_OF, problem_rate=0.0)
-    firm = data_dir / "simulator" / "firm.duckdb"
-    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params):
-        yield run_refresh_job()
+def test_a_failing_blocking_gate_stops_the_report_and_says_why(
+    built_warehouse: BuiltWarehouse,
+) -> None:
+    result = built_warehouse.result
+    assert not result.success
+    assert failed_steps(result) == [], "only the gates may fail on planted problems"
+    gate_failures = [
+        e
+        for e in result.get_step_failure_events()
+        if e.step_failure_data.error.cls_name == GATE_FAILURE
+    ]
+    message = " ".join(e.step_failure_data.error.message for e in gate_failures)
+    for gate in GATE_NAMES:
+        assert f"gx_{gate}" in message
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert REPORT not in materialized
+    started = {e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_START}
+    assert not [step for step in started if "month_end_report" in step]
+    (run_failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE]
+    for gate in GATE_NAMES:
+        assert f"gx_{gate}" in run_failure.message
+    # The analysts' copy is still published: they need the exceptions to fix them.
+    assert AssetKey(["analytics", "published"]) in materialized
+    assert not list((built_warehouse.data_dir / "reports").glob("month_end_*.html"))
 
 
-def test_a_clean_firm_passes_every_suite(clean_build) -> None:
-    assert clean_build.success
-    checks = gx_evaluations(clean_build)
+def test_a_clean_firm_passes_every_suite_and_gets_its_report(clean_build: BuiltWarehouse) -> None:
+    result = clean_build.result
+    assert result.success, failed_steps(result, but_gates=False)
+    checks = gx_evaluations(result)
     assert set(checks) == set(CHECKPOINTS)
     failing = {
         name: e.metadata.get("failed_expectations") for name, e in checks.items() if not e.passed
     }
     assert failing == {}
+    assert REPORT in {e.asset_key for e in result.get_asset_materialization_events()}
+    assert len(list((clean_build.data_dir / "reports").glob("month_end_*.html"))) == 1
+    with patched_environ({"Q2C_DATA_DIR": str(clean_build.data_dir)}):
+        assert failed_blocking_gates(Settings.from_env()) == []
+
+
+def test_validation_history_is_kept_in_the_warehouse(built_warehouse: BuiltWarehouse) -> None:
+    rows = built_warehouse.query(
+        """select checkpoint, passed, blocking, severity, offending_rows, run_id,
+                  offending_amount_reporting, reporting_currency
+           from quality.validation_results"""
+    )
+    by_checkpoint = {r[0]: r for r in rows}
+    assert set(by_checkpoint) == set(CHECKPOINTS)
+    run_id = built_warehouse.result.run_id
+    assert {r[5] for r in rows} == {run_id}
+    for gate in GATE_NAMES:
+        _, passed, blocking, severity, offending, _, amount, currency = by_checkpoint[gate]
+        assert (passed, blocking, severity, currency) == (False, True, "ERROR", "USD")
+        assert offending > 0 and amount > 0
+    with patched_environ({"Q2C_DATA_DIR": str(built_warehouse.data_dir)}):
+        outcomes = failed_blocking_gates(Settings.from_env())
+    assert {o.checkpoint for o in outcomes} == GATE_NAMES
+    summary = next(o for o in outcomes if o.checkpoint == "unbilled_approved_time").summary()
+    assert summary.startswith("unbilled_approved_time: ") and " rows, USD " in summary
+
+
+def test_a_warehouse_never_validated_has_every_gate_failed(tmp_path) -> None:
+    with patched_environ({"Q2C_DATA_DIR": str(tmp_path)}):
+        outcomes = gate_outcomes(Settings.from_env())
+    assert [o.passed for o in outcomes] == [False] * len(GATES)
+    assert all("never validated" in o.summary() for o in outcomes)
+
+
+def test_thresholds_come_from_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert thresholds("unbilled_approved_time") == {
+        "max_rows": 0,
+        "max_amount_reporting": Decimal("0.00"),
+    }
+    monkeypatch.setenv("Q2C_GATE_UNBILLED_APPROVED_TIME_MAX_ROWS", "25")
+    assert thresholds("unbilled_approved_time")["max_rows"] == 25
+    monkeypatch.setenv("Q2C_GATE_UNBILLED_APPROVED_TIME_MAX_ROWS", "lots")
+    with pytest.raises(RuntimeError, match="is not a number: 'lots'"):
+        thresholds("unbilled_approved_time")
+
+
+def test_data_docs_open_with_no_network(built_warehouse: BuiltWarehouse, browser) -> None:
+    """The Data Docs under data/gx open from file:// with every other request refused, and
+    show each suite's latest validation."""
+    index = built_warehouse.data_dir / "gx" / "data_docs" / "index.html"
+    remote: list[str] = []
+    page = browser.new_page()
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith("file://")
+            else (remote.append(route.request.url), route.abort())
+        ),
+    )
+    page.goto(index.as_uri())
+    links = page.locator("table a")
+    texts = " ".join(links.all_inner_texts())
+    for checkpoint in CHECKPOINTS:
+        assert checkpoint in texts
+    page.screenshot(path=str(built_warehouse.data_dir / "data_docs_index.png"), full_page=True)
+    # Follow the first validation result: a static page of GX's with the failed expectations.
+    href = page.locator("table a").first.get_attribute("href")
+    page.goto((index.parent / href).as_uri())
+    assert "Failed" in page.inner_text("body") or "Succeeded" in page.inner_text("body")
+    page.close()
+    assert remote == []

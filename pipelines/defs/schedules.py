@@ -8,16 +8,18 @@ from dagster import (
     define_asset_job,
 )
 
+from pipelines.defs.quality.checks import GATE_CHECK_KEYS
 from pipelines.defs.reports.month_end import MONTHS
 
 MONTH_END_REPORT = AssetSelection.groups("reports")
+GATES = AssetSelection.checks(*GATE_CHECK_KEYS)
 
 refresh_warehouse = define_asset_job(
     name="refresh_warehouse",
-    selection=AssetSelection.all() - MONTH_END_REPORT,
+    selection=AssetSelection.all() - MONTH_END_REPORT - GATES,
     description=(
-        "Sync CRM, PSA and ERP incrementally, rebuild the models, run the checks and "
-        "publish the analysts' copy."
+        "Sync CRM, PSA and ERP incrementally, rebuild the models, run the data-quality "
+        "checks and publish the analysts' copy. The reconciliation gates run at month-end."
     ),
 )
 
@@ -26,7 +28,7 @@ month_end_close = define_asset_job(
     selection=AssetSelection.all(),
     partitions_def=MONTHS,
     description=(
-        "Everything the refresh does, then the month-end report of one accounting month "
+        "Everything the refresh does, then the reconciliation gates and the month-end report of one accounting month "
         "(the partition). Backfill past months from the UI."
     ),
 )

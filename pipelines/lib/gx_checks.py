@@ -1,14 +1,24 @@
 """One factory turns a committed GX checkpoint into a Dagster asset check.
 
-GX runs against the warehouse through its SQL datasource (duckdb-engine); its results and
-Data Docs are written under ``data/gx``. The check's metadata carries GX's statistics, the
-observed counts and amounts, and up to 20 offending source record ids.
+GX runs against the warehouse through its SQL datasource (duckdb-engine). Gate thresholds
+come from ``expectations/thresholds.yml`` (or ``Q2C_GATE_<GATE>_<PARAMETER>``) as suite
+parameters. Every run is kept: GX's results and offline Data Docs under ``data/gx``, and one
+row per check in the warehouse table ``quality.validation_results``, so a run can be
+compared with the one before. The check's metadata carries GX's statistics, the observed
+counts and amounts, up to 20 offending source record ids, and the change since last time.
 """
 
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
 import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
+import yaml
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -18,11 +28,16 @@ from dagster import (
     MetadataValue,
     asset_check,
 )
+from great_expectations.core.run_identifier import RunIdentifier
 
+from pipelines.lib.data_docs import make_offline
 from pipelines.lib.warehouse import connect
 from pipelines.settings import EXPECTATIONS_DIR, Settings
 
 SAMPLE_SIZE = 20
+THRESHOLDS_FILE = EXPECTATIONS_DIR / "thresholds.yml"
+HISTORY_TABLE = "quality.validation_results"
+REPORTING_CURRENCY = "USD"
 
 
 class _DuckDBDialect(str):
@@ -44,11 +59,44 @@ class ValidationError(RuntimeError):
     """GX could not evaluate an expectation (as opposed to: the data failed it)."""
 
 
-def run_checkpoint(settings: Settings, checkpoint_name: str) -> Any:
-    """Run one committed checkpoint against the configured warehouse and return its result."""
+@dataclass(frozen=True)
+class Suite:
+    """A committed checkpoint (expectations/gx/checkpoints/<checkpoint>.json) and what it guards.
+
+    A gate's GX data asset is the query listing its offenders (``source_record_id``,
+    ``currency``, ``amount``, ``amount_reporting``): the same rows the check reports.
+    """
+
+    checkpoint: str
+    asset_key: AssetKey
+    description: str
+    severity: AssetCheckSeverity
+    blocking: bool = False
+
+
+def thresholds(checkpoint: str) -> dict[str, Decimal | int]:
+    """The suite parameters of ``checkpoint``: thresholds.yml, overridden by the environment."""
+    try:
+        configured = yaml.safe_load(THRESHOLDS_FILE.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationError(f"cannot read gate thresholds from {THRESHOLDS_FILE}: {exc}") from exc
+    values = {}
+    for name, value in (configured.get(checkpoint) or {}).items():
+        override = os.environ.get(f"Q2C_GATE_{checkpoint}_{name}".upper())
+        raw = str(value if override is None else override).strip()
+        try:
+            values[name] = int(raw) if name == "max_rows" else Decimal(raw)
+        except (ArithmeticError, ValueError) as exc:
+            raise ValidationError(
+                f"gate threshold {checkpoint}.{name} is not a number: {raw!r}"
+            ) from exc
+    return values
+
+
+def _context(settings: Settings) -> Any:
     results_dir = settings.data_dir / "gx"
     results_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(
+    return gx.get_context(
         mode="file",
         project_root_dir=str(EXPECTATIONS_DIR),
         runtime_environment={
@@ -56,9 +104,21 @@ def run_checkpoint(settings: Settings, checkpoint_name: str) -> Any:
             "Q2C_GX_RESULTS_DIR": str(results_dir),
         },
     )
-    checkpoint = context.checkpoints.get(checkpoint_name)
+
+
+def data_docs_index(settings: Settings) -> Path:
+    return settings.data_dir / "gx" / "data_docs" / "index.html"
+
+
+def run_checkpoint(settings: Settings, checkpoint_name: str, run_name: str | None = None) -> Any:
+    """Run one committed checkpoint against the warehouse and return its result. ``run_name``
+    (the Dagster run id) names the run in GX's results and Data Docs."""
+    checkpoint = _context(settings).checkpoints.get(checkpoint_name)
     try:
-        return checkpoint.run()
+        result = checkpoint.run(
+            expectation_parameters=thresholds(checkpoint_name),
+            run_id=RunIdentifier(run_name=run_name),
+        )
     finally:
         # Release the file: DuckDB lets another connection in only when GX's are all closed.
         for definition in checkpoint.validation_definitions:
@@ -66,6 +126,8 @@ def run_checkpoint(settings: Settings, checkpoint_name: str) -> Any:
             if datasource.execution_engine is not None:
                 datasource.execution_engine.close()
             datasource.get_engine().dispose()
+    make_offline(data_docs_index(settings).parent)
+    return result
 
 
 def _raised(expectation_result: Any) -> bool:
@@ -76,74 +138,169 @@ def _raised(expectation_result: Any) -> bool:
     return any(isinstance(i, dict) and i.get("raised_exception") for i in info)
 
 
-def _offenders(settings: Settings, offenders_sql: str) -> dict[str, Any]:
-    """Counts, amounts by currency and a sample of source record ids of what failed.
-
-    ``offenders_sql`` returns ``source_record_id, currency, amount`` of each offending row.
-    """
-    with connect(settings.warehouse_path) as con:
-        rows = con.execute(
-            f"select count(*), count(distinct source_record_id) from ({offenders_sql})"
-        ).fetchone()
-        amounts = con.execute(
-            f"""select currency, sum(amount) from ({offenders_sql})
-                group by currency order by currency"""
-        ).fetchall()
-        sample = con.execute(
-            f"""select distinct source_record_id from ({offenders_sql})
-                order by source_record_id limit {SAMPLE_SIZE}"""
-        ).fetchall()
-    return {
-        "offending_rows": rows[0],
-        "amount_by_currency": MetadataValue.json({c: str(a) for c, a in amounts if c}),
-        "sample_source_record_ids": MetadataValue.json([r[0] for r in sample]),
-    }
+@dataclass
+class Offenders:
+    rows: int
+    record_ids: int
+    amount_by_currency: dict[str, Decimal]
+    amount_reporting: Decimal | None
+    sample: list[str]
 
 
-def gx_asset_check(
-    *,
-    checkpoint: str,
-    asset_key: AssetKey,
-    offenders_sql: str,
-    description: str,
-    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
-    blocking: bool = False,
-) -> AssetChecksDefinition:
-    """A Dagster asset check running the committed GX checkpoint ``checkpoint``."""
+def _query_offenders(con: Any, query: str) -> Offenders:
+    """Counts, amounts and a sample of a gate's offenders: the rows of its GX asset's query."""
+    rows, ids, reporting = con.execute(
+        f"""select count(*), count(distinct source_record_id),
+                   coalesce(sum(abs(amount_reporting)), 0)
+            from ({query})"""
+    ).fetchone()
+    amounts = con.execute(
+        f"select currency, sum(amount) from ({query}) group by currency order by currency"
+    ).fetchall()
+    sample = con.execute(
+        f"""select distinct source_record_id from ({query})
+            order by source_record_id limit {SAMPLE_SIZE}"""
+    ).fetchall()
+    return Offenders(
+        rows, ids, {c: a for c, a in amounts if c}, Decimal(reporting), [r[0] for r in sample]
+    )
+
+
+def _result_offenders(validation: Any) -> Offenders:
+    """For a data-quality suite: the failed expectations' counts and the source record ids GX
+    returned in their unexpected rows."""
+    rows, sample = 0, []
+    for r in validation.results:
+        if r.success:
+            continue
+        result = r.result or {}
+        count = result.get("unexpected_count", result.get("observed_value"))
+        rows += count if isinstance(count, int) else 0
+        for row in (result.get("details") or {}).get("unexpected_rows") or []:
+            record_id = row.get("source_record_id") if isinstance(row, dict) else None
+            if record_id is not None and record_id not in sample and len(sample) < SAMPLE_SIZE:
+                sample.append(str(record_id))
+    return Offenders(rows, len(sample), {}, None, sample)
+
+
+def _record(con: Any, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Append this validation to the history table; return the previous one of the check."""
+    con.execute("create schema if not exists quality")
+    con.execute(
+        f"""create table if not exists {HISTORY_TABLE} (
+            run_id varchar, checkpoint varchar, asset_key varchar, severity varchar,
+            blocking boolean, passed boolean, evaluated_expectations integer,
+            successful_expectations integer, offending_rows bigint, offending_record_ids bigint,
+            reporting_currency varchar, offending_amount_reporting decimal(38, 2),
+            amount_by_currency json, sample_source_record_ids json, thresholds json,
+            failed_expectations json, as_of_date date, checked_at timestamptz)"""
+    )
+    previous = con.execute(
+        f"""select passed, offending_rows, offending_amount_reporting, checked_at, run_id
+            from {HISTORY_TABLE} where checkpoint = ? order by checked_at desc limit 1""",
+        [row["checkpoint"]],
+    ).fetchone()
+    columns = ", ".join(row)
+    con.execute(
+        f"insert into {HISTORY_TABLE} ({columns}) values ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
+    if previous is None:
+        return None
+    return dict(
+        zip(
+            ["passed", "offending_rows", "amount_reporting", "checked_at", "run_id"],
+            previous,
+            strict=True,
+        )
+    )
+
+
+def _money(amounts: dict[str, Decimal]) -> str:
+    return json.dumps({c: str(a) for c, a in amounts.items()})
+
+
+def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
+    """A Dagster asset check running the committed GX checkpoint of ``suite``."""
 
     @asset_check(
-        asset=asset_key,
-        name=f"gx_{checkpoint}",
-        description=description,
-        blocking=blocking,
+        asset=suite.asset_key,
+        name=f"gx_{suite.checkpoint}",
+        description=suite.description,
+        blocking=suite.blocking,
         pool="warehouse",
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         settings = Settings.from_env()
-        result = run_checkpoint(settings, checkpoint)
+        result = run_checkpoint(settings, suite.checkpoint, run_name=context.run.run_id)
         validation = next(iter(result.run_results.values()))
+        # A gate's data asset is the query of its offenders (expectations/gx/great_expectations.yml).
+        query = validation.meta["batch_spec"].get("query")
         stats = validation.statistics
         broken = [r.expectation_config.type for r in validation.results if _raised(r)]
         if broken:
-            raise ValidationError(f"GX could not evaluate {checkpoint}: {', '.join(broken)}")
+            raise ValidationError(f"GX could not evaluate {suite.checkpoint}: {', '.join(broken)}")
         failed = {
-            (r.expectation_config.description or r.expectation_config.type): r.result.get(
-                "observed_value"
+            (r.expectation_config.description or r.expectation_config.type): str(
+                r.result.get("observed_value", r.result.get("unexpected_count"))
             )
             for r in validation.results
             if not r.success
         }
-        data_docs = settings.data_dir / "gx" / "data_docs" / "index.html"
+        limits = thresholds(suite.checkpoint)
+        with connect(settings.warehouse_path) as con:
+            offenders = (
+                _query_offenders(con, query) if suite.blocking else _result_offenders(validation)
+            )
+            previous = _record(
+                con,
+                {
+                    "run_id": context.run.run_id,
+                    "checkpoint": suite.checkpoint,
+                    "asset_key": suite.asset_key.to_user_string(),
+                    "severity": suite.severity.value,
+                    "blocking": suite.blocking,
+                    "passed": bool(result.success),
+                    "evaluated_expectations": stats["evaluated_expectations"],
+                    "successful_expectations": stats["successful_expectations"],
+                    "offending_rows": offenders.rows,
+                    "offending_record_ids": offenders.record_ids,
+                    "reporting_currency": REPORTING_CURRENCY,
+                    "offending_amount_reporting": offenders.amount_reporting,
+                    "amount_by_currency": _money(offenders.amount_by_currency),
+                    "sample_source_record_ids": json.dumps(offenders.sample),
+                    "thresholds": json.dumps({k: str(v) for k, v in limits.items()}),
+                    "failed_expectations": json.dumps(failed),
+                    "as_of_date": settings.as_of,
+                    "checked_at": datetime.now(UTC),
+                },
+            )
+        metadata: dict[str, Any] = {
+            "evaluated_expectations": stats["evaluated_expectations"],
+            "successful_expectations": stats["successful_expectations"],
+            "failed_expectations": MetadataValue.json(failed),
+            "offending_rows": offenders.rows,
+            "offending_source_records": offenders.record_ids,
+            "sample_source_record_ids": MetadataValue.json(offenders.sample),
+            "data_docs": MetadataValue.path(str(data_docs_index(settings))),
+            "history": MetadataValue.text(
+                f"{HISTORY_TABLE} where checkpoint = '{suite.checkpoint}'"
+            ),
+        }
+        if suite.blocking:
+            metadata["amount_by_currency"] = MetadataValue.json(
+                {c: str(a) for c, a in offenders.amount_by_currency.items()}
+            )
+            metadata["offending_amount_reporting"] = (
+                f"{REPORTING_CURRENCY} {offenders.amount_reporting:,.2f}"
+            )
+            metadata["thresholds"] = MetadataValue.json({k: str(v) for k, v in limits.items()})
+        if previous is not None:
+            metadata["previous_offending_rows"] = previous["offending_rows"]
+            metadata["change_in_offending_rows"] = offenders.rows - previous["offending_rows"]
+            metadata["previous_checked_at"] = str(previous["checked_at"])
         return AssetCheckResult(
-            passed=bool(result.success),
-            severity=severity,
-            metadata={
-                "evaluated_expectations": stats["evaluated_expectations"],
-                "successful_expectations": stats["successful_expectations"],
-                "failed_expectations": MetadataValue.json({k: str(v) for k, v in failed.items()}),
-                "data_docs": MetadataValue.path(str(data_docs)),
-                **_offenders(settings, offenders_sql),
-            },
+            passed=bool(result.success), severity=suite.severity, metadata=metadata
         )
 
     return _check

@@ -25,7 +25,7 @@ from tests.reconciliation.helpers import (
     query,
     report_period,
 )
-from tests.support import run_refresh_job
+from tests.support import failed_steps, run_refresh_job
 
 AS_OF = date(2026, 11, 25)
 ADVANCES = (7, 7)
@@ -60,6 +60,7 @@ class Run:
     open_truth: set[Key]
     rows: dict[Key, tuple]
     clock: datetime
+    checks: dict[str, object]
 
     @property
     def open_found(self) -> set[Key]:
@@ -78,7 +79,7 @@ class History:
 def _run(sim, warehouse: Path, as_of: str) -> Run:
     with patched_environ({"Q2C_AS_OF_DATE": as_of}):
         result = run_refresh_job(period=report_period(as_of))
-    assert result.success, [e.step_key for e in result.get_step_failure_events()]
+    assert failed_steps(result) == []
     clock = sim.firm.execute("select value from sim_meta where key = 'clock'").fetchone()[0]
     rows = {(t, s, str(r)): tuple(rest) for t, s, r, *rest in query(warehouse, EXCEPTION_ROWS)}
     assert keys(query(warehouse, OPEN_EXCEPTIONS)) == {k for k, v in rows.items() if v[0] == "open"}
@@ -86,6 +87,7 @@ def _run(sim, warehouse: Path, as_of: str) -> Run:
         keys(sim.firm.execute(OPEN_GROUND_TRUTH).fetchall()),
         rows,
         datetime.fromisoformat(str(clock)),
+        {e.check_name: e for e in result.get_asset_check_evaluations()},
     )
 
 
@@ -209,3 +211,18 @@ def test_closed_periods_are_frozen_once(history: History) -> None:
         "group by period_entity_key)",
     )
     assert per_key == 1
+
+
+def test_each_validation_is_compared_with_the_one_before(history: History) -> None:
+    for name in ("gx_unbilled_approved_time", "gx_reporting_drift", "gx_canonical_invoices"):
+        first, second = history.first.checks[name], history.second.checks[name]
+        assert "previous_offending_rows" not in first.metadata
+        before = first.metadata["offending_rows"].value
+        assert second.metadata["previous_offending_rows"].value == before
+        change = second.metadata["offending_rows"].value - before
+        assert second.metadata["change_in_offending_rows"].value == change
+    runs = query(
+        history.warehouse,
+        "select count(distinct run_id), count(*) from quality.validation_results",
+    )
+    assert runs == [(2, 10)]

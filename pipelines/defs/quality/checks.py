@@ -1,60 +1,67 @@
 """Expectation suites (in expectations/) as asset checks on the models they guard.
 
-Gates (severity ERROR) guard the reconciliation; data-quality suites (WARN) guard the
-canonical entities. Each names the SQL that lists its offenders (source record id,
-currency, amount) for the check's metadata.
+The three reconciliation gates are ERROR and blocking: when one fails, the month-end report
+is not produced in that run, and the run says which gate stopped it. They run in the
+month-end close (and whenever someone runs them from the UI), not in the 4-hourly refresh,
+which would otherwise fail every few hours on exceptions finance is still working through.
+The data-quality suites on the canonical entities are warnings and run in every build.
 """
 
-from dagster import AssetCheckSeverity, AssetKey
+from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey
 
-from pipelines.lib.gx_checks import gx_asset_check
+from pipelines.lib.gx_checks import Suite, gx_asset_check
 
-# One entry per committed GX checkpoint (expectations/gx/checkpoints/<checkpoint>.json).
 GATES = [
-    {
-        "checkpoint": "unbilled_approved_time",
-        "asset_key": AssetKey(["reconciliation", "unbilled_approved_time"]),
-        "offenders_sql": "select source_record_id, currency, amount "
-        "from reconciliation.unbilled_approved_time",
-        "description": (
-            "Gate: no approved, billable time older than the grace period stays unbilled. "
-            "Lists the Harvest time entries to invoice."
+    Suite(
+        checkpoint="unbilled_approved_time",
+        asset_key=AssetKey(["reconciliation", "unbilled_approved_time"]),
+        description=(
+            "Gate: no approved, billable time older than the grace period stays unbilled "
+            "(thresholds: expectations/thresholds.yml). Lists the Harvest time entries to invoice."
         ),
-        "severity": AssetCheckSeverity.ERROR,
-    },
-    {
-        "checkpoint": "missing_tax_codes",
-        "asset_key": AssetKey(["canonical", "invoice_lines"]),
-        "offenders_sql": "select source_record_id, currency, net_amount as amount "
-        "from canonical.invoice_lines where invoice_type = 'invoice' and (tax_code_id is null "
-        "or abs(coalesce(tax_amount, 0) - round(net_amount * tax_rate_percent * 0.01, 2)) > 0.01)",
-        "description": (
+        severity=AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
+    Suite(
+        checkpoint="missing_tax_codes",
+        asset_key=AssetKey(["reconciliation", "missing_tax_codes"]),
+        description=(
             "Gate: every customer invoice line has a tax code, and its tax is rate × net "
-            "within a cent. Lists the NetSuite transaction lines to fix."
+            "within a cent. Lists the NetSuite invoice lines to fix."
         ),
-        "severity": AssetCheckSeverity.ERROR,
-    },
-    {
-        "checkpoint": "canonical_time_entries",
-        "asset_key": AssetKey(["canonical", "time_entries"]),
-        "offenders_sql": "select source_record_id, currency, billable_amount as amount "
-        "from canonical.time_entries where hours < 0 or hours > 24 or project_id is null "
-        "or currency is null or length(currency) <> 3 or spent_date > current_date",
-        "description": "Data quality: keys, hours between 0 and 24, ISO currencies, dates.",
-        "severity": AssetCheckSeverity.WARN,
-    },
-    {
-        "checkpoint": "canonical_invoices",
-        "asset_key": AssetKey(["canonical", "invoices"]),
-        "offenders_sql": "select i.source_record_id, i.currency, i.net_amount as amount "
-        "from canonical.invoices as i left join (select invoice_id, sum(net_amount) as n "
-        "from canonical.invoice_lines group by invoice_id) as l on l.invoice_id = i.invoice_id "
-        "where abs(coalesce(i.net_amount, 0) - coalesce(l.n, 0)) > 0.01",
-        "description": "Data quality: keys, ISO currencies, net amounts equal to their lines.",
-        "severity": AssetCheckSeverity.WARN,
-    },
+        severity=AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
+    Suite(
+        checkpoint="reporting_drift",
+        asset_key=AssetKey(["reconciliation", "reporting_drift"]),
+        description=(
+            "Gate: no closed period's figures moved since close, and PSA billed and ERP "
+            "invoiced agree within tolerance. Lists the periods and legal entities "
+            "('YYYY-MM|<subsidiary id>') that moved."
+        ),
+        severity=AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
 ]
 
-CHECKPOINTS = [gate["checkpoint"] for gate in GATES]
+DATA_QUALITY = [
+    Suite(
+        checkpoint="canonical_time_entries",
+        asset_key=AssetKey(["canonical", "time_entries"]),
+        description="Data quality: keys, hours between 0 and 24, ISO currencies, dates in range.",
+        severity=AssetCheckSeverity.WARN,
+    ),
+    Suite(
+        checkpoint="canonical_invoices",
+        asset_key=AssetKey(["canonical", "invoices"]),
+        description="Data quality: keys, ISO currencies, invoice totals equal to their lines.",
+        severity=AssetCheckSeverity.WARN,
+    ),
+]
 
-quality_checks = [gx_asset_check(**gate) for gate in GATES]
+CHECKPOINTS = [suite.checkpoint for suite in [*GATES, *DATA_QUALITY]]
+GATED_ASSETS = [gate.asset_key for gate in GATES]
+GATE_CHECK_KEYS = [AssetCheckKey(gate.asset_key, f"gx_{gate.checkpoint}") for gate in GATES]
+
+quality_checks = [gx_asset_check(suite) for suite in [*GATES, *DATA_QUALITY]]

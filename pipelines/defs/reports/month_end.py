@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
+from pipelines.defs.quality.checks import GATED_ASSETS
 from pipelines.defs.reports.page import render_page
 from pipelines.defs.reports.sections import Report, load_report
 from pipelines.defs.reports.workbook import write_workbook
@@ -95,7 +96,8 @@ def period_of(partition_key: str) -> str:
 
 @asset(
     key=AssetKey(["reports", "month_end_report"]),
-    deps=[AssetKey(["reconciliation", "unbilled_approved_time"])],
+    # The gated marts: a failing blocking gate on any of them stops the report in that run.
+    deps=GATED_ASSETS,
     partitions_def=MONTHS,
     group_name="reports",
     owners=[OWNER],

@@ -1,0 +1,68 @@
+"""Where the gates stand: their latest recorded outcome against this warehouse.
+
+The month-end report is written only when every blocking gate's latest validation passed;
+``failed_blocking_gates`` says which did not, in words finance can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import duckdb
+
+from pipelines.defs.quality.checks import GATES
+from pipelines.lib.gx_checks import HISTORY_TABLE
+from pipelines.lib.warehouse import connect
+from pipelines.settings import Settings
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    checkpoint: str
+    passed: bool
+    offending_rows: int | None = None
+    reporting_currency: str | None = None
+    amount_reporting: Decimal | None = None
+    checked_at: datetime | None = None
+    run_id: str | None = None
+
+    def summary(self) -> str:
+        """One line, e.g. ``unbilled_approved_time: 185 rows, USD 12,345.67``."""
+        if self.checked_at is None:
+            return f"{self.checkpoint}: never validated against this warehouse"
+        verdict = "" if not self.passed else " (passed)"
+        return (
+            f"{self.checkpoint}: {self.offending_rows} rows, "
+            f"{self.reporting_currency} {self.amount_reporting:,.2f}{verdict}"
+        )
+
+
+def gate_outcomes(settings: Settings) -> list[GateOutcome]:
+    """The latest outcome of every blocking gate, in the order of ``GATES``."""
+    latest: dict[str, tuple] = {}
+    with connect(settings.warehouse_path) as con:
+        try:
+            rows = con.execute(
+                f"""select checkpoint, passed, offending_rows, reporting_currency,
+                           offending_amount_reporting, checked_at, run_id
+                    from {HISTORY_TABLE}
+                    qualify row_number() over (
+                        partition by checkpoint order by checked_at desc) = 1"""
+            ).fetchall()
+        except duckdb.CatalogException:
+            rows = []  # no check has run against this warehouse yet
+    latest = {row[0]: row for row in rows}
+    return [
+        GateOutcome(*latest[gate.checkpoint])
+        if gate.checkpoint in latest
+        else GateOutcome(gate.checkpoint, passed=False)
+        for gate in GATES
+        if gate.blocking
+    ]
+
+
+def failed_blocking_gates(settings: Settings) -> list[GateOutcome]:
+    """The blocking gates whose latest validation failed, or that never ran."""
+    return [outcome for outcome in gate_outcomes(settings) if not outcome.passed]
