@@ -4,6 +4,7 @@
     q2c run      materialize everything against the configured sources
     q2c ui       the Dagster UI and daemon on 127.0.0.1:3000 (with the simulator behind it)
     q2c score    precision and recall of the exceptions against the simulator's ground truth
+    q2c report   the month-end report of one month from the current warehouse
 
 Every command exits non-zero with a one-line reason when something fails.
 """
@@ -134,22 +135,26 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
         period = last_closed_month(settings.as_of)
         _say(f"q2c demo: materializing every asset, with the month-end report of {period}")
-        withheld = []
+        gates_failed = False
         try:
             materialize_all(period)
         except GatesFailed:
-            from pipelines.defs.quality.history import failed_blocking_gates
+            gates_failed = True
+    if gates_failed:
+        # The close withheld the report; the demo still shows what it would say, as a DRAFT.
+        files, failed = write_report(settings, period, draft=True)
+    else:
+        from pipelines.defs.reports.month_end import report_files
 
-            withheld = failed_blocking_gates(settings)
-    report = settings.reports_dir / f"month_end_{period}.html"
+        files, failed = report_files(settings, period), []
     print()
     print(f"Warehouse:        {settings.warehouse_path}")
-    if withheld:
-        print("Month-end report: withheld, blocking gates failed:")
-        for outcome in withheld:
-            print(f"  {outcome.summary()}")
-    else:
-        print(f"Month-end report: {report}")
+    print(f"Month-end report: {files.html}")
+    if failed:
+        print("                  DRAFT, not for filing: blocking gates failed:")
+        for summary in failed:
+            print(f"                    {summary}")
+    print(f"Workbook:         {files.xlsx}")
     print(f"Ground truth:     {settings.data_dir / 'simulator' / 'ground_truth.csv'}")
     print(f"Finished in {time.monotonic() - started:.1f} s\n")
     print(f"{'open exception type':<28} {'count':>7}  amount")
@@ -215,6 +220,57 @@ def cmd_score(args: argparse.Namespace) -> None:
         raise CliError("the reconciliation does not match the simulator's ground truth")
 
 
+def _period(text: str) -> str:
+    """``YYYY-MM``, or an argparse error naming the expected form."""
+    try:
+        date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: use YYYY-MM") from None
+    if len(text) != 7:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: use YYYY-MM")
+    return text
+
+
+def write_report(settings: Settings, period: str, *, draft: bool) -> tuple[object, list[str]]:
+    """The report of ``period`` from the current warehouse: final when every blocking gate's
+    latest validation passed; otherwise the DRAFT when ``draft``, else a refusal naming the
+    gates. Returns the files and the failed gates' one-line summaries."""
+    import duckdb
+
+    from pipelines.defs.quality.history import failed_blocking_gates
+    from pipelines.defs.reports.month_end import render_report
+    from pipelines.defs.reports.sections import ReportError
+
+    if not settings.warehouse_path.exists():
+        raise CliError(f"no warehouse at {settings.warehouse_path}: run `make demo` or `q2c run`")
+    try:
+        failed = [outcome.summary() for outcome in failed_blocking_gates(settings)]
+        if failed and not draft:
+            raise CliError(
+                f"the {period} report is withheld, blocking gates failed: {'; '.join(failed)} "
+                "(--draft writes a DRAFT)"
+            )
+        return render_report(settings, period, draft_reasons=failed), failed
+    except ReportError as exc:
+        raise CliError(str(exc)) from exc
+    except duckdb.IOException as exc:
+        raise CliError(
+            f"cannot read {settings.warehouse_path} (a run may be writing it; try again when "
+            f"it finishes): {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    files, failed = write_report(settings, args.period, draft=args.draft)
+    if failed:
+        _say(f"q2c report: DRAFT, not for filing: {len(failed)} blocking gates failed:")
+        for summary in failed:
+            _say(f"  {summary}")
+    print(files.html)
+    print(files.xlsx)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="q2c", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -242,6 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--firm", help="the simulated firm's database (default data/simulator)")
     score.set_defaults(func=cmd_score)
+
+    report = sub.add_parser(
+        "report", help="the month-end report of one month (HTML and Excel) from the warehouse"
+    )
+    report.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
+    report.add_argument(
+        "--draft",
+        action="store_true",
+        help="when blocking gates failed, write the DRAFT report (naming them) instead of refusing",
+    )
+    report.set_defaults(func=cmd_report)
     return parser
 
 

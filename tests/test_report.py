@@ -5,22 +5,28 @@ final report, the planted problems for a DRAFT)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance, materialize
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipelines.defs.reports.month_end import ReportFiles, last_closed_month, render_report
+from pipelines.cli import main
+from pipelines.defs.quality.history import failed_blocking_gates
+from pipelines.defs.reports.month_end import (
+    ReportFiles,
+    last_closed_month,
+    month_end_report,
+    render_report,
+)
 from pipelines.defs.reports.sections import ReportError
 from pipelines.defs.reports.workbook import HEADER_ROW
-from pipelines.lib.simulated import patched_environ, simulated_sources
+from pipelines.lib.simulated import patched_environ
 from pipelines.settings import Settings
-from simulator.firm import FirmParams
 from tests.conftest import AS_OF
-from tests.support import BuiltWarehouse, run_refresh_job
+from tests.support import BuiltWarehouse
 
 PERIOD = last_closed_month(AS_OF)
 SECTIONS = [
@@ -37,16 +43,6 @@ SECTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def clean_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
-    data_dir: Path = tmp_path_factory.mktemp("clean-report")
-    params = FirmParams(seed=5, scale="small", as_of=AS_OF, problem_rate=0.0)
-    firm = data_dir / "simulator" / "firm.duckdb"
-    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
-        result = run_refresh_job()
-        yield BuiltWarehouse(data_dir, data_dir / "warehouse.duckdb", sim, result)
-
-
 def settings_for(build: BuiltWarehouse, reports: Path) -> Settings:
     return dataclasses.replace(
         Settings.from_env(), warehouse_path=build.warehouse, reports_dir=reports, as_of=AS_OF
@@ -54,12 +50,8 @@ def settings_for(build: BuiltWarehouse, reports: Path) -> Settings:
 
 
 def failed_gates(build: BuiltWarehouse) -> list[str]:
-    """The blocking gates that failed in the build's run, one line each."""
-    return sorted(
-        f"{e.check_name.removeprefix('gx_')}: {e.metadata['offending_rows'].value} rows"
-        for e in build.result.get_asset_check_evaluations()
-        if e.check_name.startswith("gx_") and not e.passed and e.severity.value == "ERROR"
-    )
+    """The blocking gates whose latest validation of the build failed, one line each."""
+    return [o.summary() for o in failed_blocking_gates(settings_for(build, build.data_dir))]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +63,7 @@ def final_report(clean_build: BuiltWarehouse, tmp_path_factory) -> ReportFiles:
 @pytest.fixture(scope="module")
 def draft_report(built_warehouse: BuiltWarehouse, tmp_path_factory) -> ReportFiles:
     reasons = failed_gates(built_warehouse)
-    assert reasons, "the planted problems should fail the gates"
+    assert len(reasons) >= 2, "the planted problems fail the gates"
     reports = tmp_path_factory.mktemp("draft")
     return render_report(settings_for(built_warehouse, reports), PERIOD, draft_reasons=reasons)
 
@@ -274,3 +266,74 @@ def test_an_unknown_period_is_refused_in_one_line(clean_build, tmp_path: Path) -
     with pytest.raises(ReportError, match=r"^1999-01 is not an accounting period of the ERP"):
         render_report(settings_for(clean_build, tmp_path), "1999-01")
     assert list(tmp_path.iterdir()) == []
+
+
+def report_environ(build: BuiltWarehouse, data_dir: Path):
+    """The environment `q2c report` and the asset read: the build's warehouse, reports under
+    ``data_dir``."""
+    return patched_environ(
+        {
+            "Q2C_DATA_DIR": str(data_dir),
+            "Q2C_WAREHOUSE_PATH": str(build.warehouse),
+            "Q2C_AS_OF_DATE": AS_OF.isoformat(),
+        }
+    )
+
+
+def test_q2c_report_refuses_failed_gates_and_writes_the_draft_on_request(
+    built_warehouse: BuiltWarehouse, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    gates = [line.split(":")[0] for line in failed_gates(built_warehouse)]
+    with report_environ(built_warehouse, tmp_path):
+        assert main(["report", "--period", PERIOD]) == 1
+        refusal = capsys.readouterr().err
+        assert refusal.count("\n") == 1 and "blocking gates failed" in refusal
+        assert all(gate in refusal for gate in gates)
+        assert not (tmp_path / "reports").exists()
+
+        assert main(["report", "--period", PERIOD, "--draft"]) == 0
+        printed = capsys.readouterr()
+    reports = tmp_path / "reports"
+    assert printed.out.split() == [
+        str(reports / f"month_end_{PERIOD}.DRAFT.html"),
+        str(reports / f"month_end_{PERIOD}.DRAFT.xlsx"),
+    ]
+    assert all(gate in printed.err for gate in gates)
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        [f"month_end_{PERIOD}.DRAFT.html", f"month_end_{PERIOD}.DRAFT.xlsx"]
+    )
+
+
+def test_q2c_report_writes_the_final_report_when_the_gates_passed(
+    clean_build: BuiltWarehouse, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with report_environ(clean_build, tmp_path):
+        assert main(["report", "--period", PERIOD, "--draft"]) == 0
+    assert capsys.readouterr().out.split() == [
+        str(tmp_path / "reports" / f"month_end_{PERIOD}.html"),
+        str(tmp_path / "reports" / f"month_end_{PERIOD}.xlsx"),
+    ]
+    with report_environ(clean_build, tmp_path):
+        assert main(["report", "--period", "1999-01"]) == 1
+    assert "1999-01 is not an accounting period" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", "--period", "2026-13"])
+    assert "not a month: use YYYY-MM" in capsys.readouterr().err
+
+
+def test_the_report_asset_refuses_a_warehouse_whose_gates_failed(
+    built_warehouse: BuiltWarehouse, tmp_path: Path
+) -> None:
+    with report_environ(built_warehouse, tmp_path), DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [month_end_report],
+            partition_key=f"{PERIOD}-01",
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    message = failure.step_failure_data.error.message
+    for gate in failed_gates(built_warehouse):
+        assert gate in message
+    assert not (tmp_path / "reports").exists()

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    Failure,
     MaterializeResult,
     MetadataValue,
     MonthlyPartitionsDefinition,
@@ -17,8 +18,9 @@ from dagster import (
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.defs.quality.checks import GATED_ASSETS
+from pipelines.defs.quality.history import failed_blocking_gates
 from pipelines.defs.reports.page import render_page
-from pipelines.defs.reports.sections import Report, load_report
+from pipelines.defs.reports.sections import MARTS, Report, load_report
 from pipelines.defs.reports.workbook import write_workbook
 from pipelines.lib.translators import OWNER
 from pipelines.lib.warehouse import connect
@@ -96,20 +98,34 @@ def period_of(partition_key: str) -> str:
 
 @asset(
     key=AssetKey(["reports", "month_end_report"]),
-    # The gated marts: a failing blocking gate on any of them stops the report in that run.
-    deps=GATED_ASSETS,
+    # The gated marts (a failing blocking gate on any of them stops the report in that run)
+    # and every other table the report reads.
+    deps=[
+        *GATED_ASSETS,
+        *(AssetKey(m.split(".")) for m in MARTS if AssetKey(m.split(".")) not in GATED_ASSETS),
+    ],
     partitions_def=MONTHS,
     group_name="reports",
     owners=[OWNER],
     pool=WAREHOUSE_POOL,
     description=(
-        "The month-end report of one accounting month (HTML under data/reports), "
-        "written from the reconciliation marts only."
+        "The month-end report of one accounting month (HTML page and Excel workbook under "
+        "data/reports), written from the reconciliation and canonical marts only, and only "
+        "when every blocking gate passed."
     ),
 )
 def month_end_report(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()
     period = period_of(context.partition_key)
+    # In the close the failing gate already skips this step; this guards a report
+    # materialized on its own from a warehouse whose latest gates failed.
+    failed = failed_blocking_gates(settings)
+    if failed:
+        raise Failure(
+            description=f"the {period} report is withheld, blocking gates failed: "
+            + "; ".join(outcome.summary() for outcome in failed),
+            metadata={"failed_gates": [outcome.checkpoint for outcome in failed]},
+        )
     files = render_report(settings, period)
     context.log.info(f"month-end report for {period} written to {files.html} and {files.xlsx}")
     return MaterializeResult(

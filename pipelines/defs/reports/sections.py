@@ -16,6 +16,21 @@ from decimal import Decimal
 
 import duckdb
 
+MARTS = (
+    "canonical.legal_entities",
+    "canonical.periods",
+    "reconciliation.exceptions",
+    "reconciliation.invoice_rate_variance",
+    "reconciliation.kpi_cycle_times",
+    "reconciliation.kpi_exception_aging",
+    "reconciliation.kpi_sync_latency",
+    "reconciliation.missing_tax_codes",
+    "reconciliation.month_end_variance",
+    "reconciliation.reporting_drift",
+    "reconciliation.unbilled_approved_time",
+)
+"""Every table the report reads (the report asset's upstream in the lineage)."""
+
 MONEY = "money"
 """An amount in the currency named by the column ``Column.currency`` points at."""
 KINDS = (
