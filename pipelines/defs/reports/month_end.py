@@ -51,7 +51,9 @@ def render_report(
 
     With ``draft_reasons`` (the failed blocking gates, one line each) the files are the DRAFT
     ones and say why on top. Both files appear at once or not at all (written aside, then
-    renamed), and a final report replaces the period's earlier draft.
+    renamed), and a final report replaces the period's earlier draft. Callers write the
+    final report only when every blocking gate passed (the asset and `q2c report` ask
+    ``failed_blocking_gates``).
     """
     with connect(settings.warehouse_path) as con:
         report = load_report(con, period, settings.as_of.isoformat())

@@ -116,7 +116,7 @@ def _tiles(table: Table) -> str:
     for measure, currency, amount, count in table.rows:
         if amount is not None:
             value = f"{escape(currency or '')} {amount:,.2f}"
-            sub = f"{count:,} records" if count is not None else ""
+            sub = "" if count is None else f"{count:,} record{'' if count == 1 else 's'}"
         else:
             value, sub = f"{count:,}", ""
         tiles.append(
