@@ -19,6 +19,7 @@ Screenshots go to the test's tmp dir and to ``data/screenshots/`` (git-ignored).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -46,6 +47,7 @@ STARTUP_SECONDS = 300
 RUN_SECONDS = 600
 REPOSITORY = {"repositoryLocationName": "q2c", "repositoryName": "__repository__"}
 SCREENSHOTS = PROJECT_ROOT / "data" / "screenshots"
+AUTOMATION_TAGS = {"dagster/schedule_name", "dagster/sensor_name"}
 
 # An analyst's process: opens the published copy read-only again and again and records what
 # each read saw (rows per table), until told to stop.
@@ -92,7 +94,7 @@ class DagsterUI:
 
     def graphql(self, query: str, variables: dict | None = None) -> dict[str, Any]:
         response = requests.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=180
         )
         response.raise_for_status()
         body = response.json()
@@ -102,7 +104,7 @@ class DagsterUI:
     def runs(self) -> list[dict[str, Any]]:
         data = self.graphql(
             "{ runsOrError { ... on Runs { results { runId jobName status creationTime "
-            "startTime endTime } } } }"
+            "startTime endTime tags { key value } } } } }"
         )
         return data["runsOrError"]["results"]
 
@@ -244,13 +246,30 @@ def test_operations_run_the_warehouse_from_the_ui(dagster_ui: DagsterUI, browser
         skip_welcome(page)
         materialize = page.get_by_role("button", name="Materialize all")
         materialize.wait_for(timeout=60_000)
-        page.get_by_text("reconciliation", exact=True).first.wait_for(timeout=60_000)
+        # The graph is laid out in the browser: on a busy machine that takes a while.
+        try:
+            page.get_by_text("crm", exact=True).first.wait_for(state="attached", timeout=180_000)
+        except PlaywrightTimeout:
+            shot = ui.screenshot(page, "refresh_warehouse_graph_not_drawn.png")
+            pytest.fail(f"the refresh job's asset graph was not drawn in 3 minutes: see {shot}")
         graph = ui.screenshot(page, "refresh_warehouse_graph.png")
+        # A schedule tick may launch a refresh while the test runs: the run from the UI is
+        # the new one that no schedule or sensor launched.
+        before = {r["runId"] for r in ui.runs()}
         materialize.click()
         first = ui.wait_for(
             "the run launched from the UI",
-            60,
-            lambda: next((r for r in ui.runs() if r["jobName"] == "refresh_warehouse"), None),
+            120,
+            lambda: next(
+                (
+                    r
+                    for r in ui.runs()
+                    if r["runId"] not in before
+                    and r["jobName"] == "refresh_warehouse"
+                    and not any(t["key"] in AUTOMATION_TAGS for t in r["tags"])
+                ),
+                None,
+            ),
         )
         # A second refresh requested at once, as a schedule tick or a colleague would.
         launched = ui.graphql(
@@ -286,27 +305,32 @@ def test_operations_run_the_warehouse_from_the_ui(dagster_ui: DagsterUI, browser
     a, b = ui.run(first["runId"]), ui.run(second_id)
     assert a["status"] == "SUCCESS" and b["status"] == "SUCCESS", (a, b, ui.log_tail())
     # Serialized by Dagster's run queue: the second was requested while the first ran, and
-    # started only after it ended.
+    # started only after it ended; no two runs of the instance ever overlapped.
     assert b["creationTime"] < a["endTime"] <= b["startTime"] < b["endTime"], (a, b)
+    windows = sorted(
+        (r["startTime"], r["endTime"] or time.time()) for r in ui.runs() if r["startTime"]
+    )
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(windows)), windows
 
     # The analyst was never locked out and every read was one whole published build.
     seen = json.loads(out)
     builds = published_builds(ui)
-    assert set(builds) == {a["runId"], b["runId"]}
+    assert {a["runId"], b["runId"]} <= set(builds)
     old, new = builds[a["runId"]], builds[b["runId"]]
     assert old != new, "the two builds are the same: a mixed read could not be told apart"
     assert seen["errors"] == []
     snapshots = {key: json.loads(key) for key in seen["seen"]}
-    assert all(rows in (old, new) for rows in snapshots.values()), [
+    whole = list(builds.values())
+    assert all(rows in whole for rows in snapshots.values()), [
         {
             t: (n, old.get(t), new.get(t))
             for t, n in rows.items()
             if n not in (old.get(t), new.get(t))
         }
         for rows in snapshots.values()
-        if rows not in (old, new)
+        if rows not in whole
     ]
-    assert len(snapshots) == 2 and seen["reads"] > 20, seen["reads"]
+    assert len(snapshots) >= 2 and seen["reads"] > 20, (len(snapshots), seen["reads"])
 
     # A gate that fails on the planted problems, executed from its asset's Checks tab.
     page.goto(
