@@ -37,11 +37,13 @@ def _say(message: str) -> None:
 
 def _prepare_environment() -> None:
     # Paths given relative to where q2c was started are made absolute before moving to the
-    # project root (dagster.yaml there is the instance configuration; its paths are relative).
-    for name in ("Q2C_DATA_DIR", "Q2C_WAREHOUSE_PATH"):
+    # project root (dagster.yaml there is the instance configuration; it stores under
+    # Q2C_DAGSTER_DIR, by default the data folder's dagster/).
+    for name in ("Q2C_DATA_DIR", "Q2C_WAREHOUSE_PATH", "Q2C_DAGSTER_DIR"):
         if os.environ.get(name):
             os.environ[name] = str(Path(os.environ[name]).resolve())
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.environ.setdefault("Q2C_DAGSTER_DIR", str(Settings.from_env().data_dir / "dagster"))
     os.chdir(PROJECT_ROOT)
 
 
@@ -178,6 +180,21 @@ def cmd_run(args: argparse.Namespace) -> None:
     _say(f"q2c run: done; warehouse at {Settings.from_env().warehouse_path}")
 
 
+def dagster_dev_command(port: int) -> list[str]:
+    """The Dagster webserver and daemon (``dagster dev``) on 127.0.0.1:``port``, loading the
+    project's one code location. ``q2c ui`` runs it; so does the UI test."""
+    return [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+
+
 def cmd_ui(args: argparse.Namespace) -> None:
     from pipelines.lib.simulated import simulated_sources
 
@@ -187,18 +204,8 @@ def cmd_ui(args: argparse.Namespace) -> None:
         raise CliError(f"no simulated firm at {firm_db}: run `make demo` first")
     with simulated_sources(firm_db, None, port=args.simulator_port) as sim:
         _say(f"q2c ui: simulator at {sim.server.url}; Dagster UI at http://127.0.0.1:{args.port}")
-        command = [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            str(PROJECT_ROOT / "workspace.yaml"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(args.port),
-        ]
         try:
-            subprocess.run(command, check=True, env={**os.environ, "DAGSTER_IS_DEV_CLI": "1"})
+            subprocess.run(dagster_dev_command(args.port), check=True)
         except KeyboardInterrupt:
             pass
         except subprocess.CalledProcessError as exc:
