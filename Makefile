@@ -12,6 +12,8 @@ MANIFEST := dbt_project/target/manifest.json
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME := $(CURDIR)
+# dagster.yaml keeps Dagster's storage under Q2C_DAGSTER_DIR (q2c sets the same default).
+export Q2C_DAGSTER_DIR ?= $(or $(Q2C_DATA_DIR),$(CURDIR)/data)/dagster
 
 .PHONY: demo test ui run lint bench manifest env clean
 

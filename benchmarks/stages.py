@@ -59,8 +59,11 @@ def report() -> dict:
     from pipelines.settings import Settings
 
     settings = Settings.from_env()
-    path, counts = render_report(settings, last_closed_month(settings.as_of))
-    return {"report_bytes": path.stat().st_size, **counts}
+    files = render_report(settings, last_closed_month(settings.as_of))
+    return {
+        "report_html_bytes": files.html.stat().st_size,
+        "report_xlsx_bytes": files.xlsx.stat().st_size,
+    }
 
 
 def publish() -> dict:

@@ -4,6 +4,7 @@
     q2c run      materialize everything against the configured sources
     q2c ui       the Dagster UI and daemon on 127.0.0.1:3000 (with the simulator behind it)
     q2c score    precision and recall of the exceptions against the simulator's ground truth
+    q2c report   the month-end report of one month from the current warehouse
 
 Every command exits non-zero with a one-line reason when something fails.
 """
@@ -36,11 +37,13 @@ def _say(message: str) -> None:
 
 def _prepare_environment() -> None:
     # Paths given relative to where q2c was started are made absolute before moving to the
-    # project root (dagster.yaml there is the instance configuration; its paths are relative).
-    for name in ("Q2C_DATA_DIR", "Q2C_WAREHOUSE_PATH"):
+    # project root (dagster.yaml there is the instance configuration; it stores under
+    # Q2C_DAGSTER_DIR, by default the data folder's dagster/).
+    for name in ("Q2C_DATA_DIR", "Q2C_WAREHOUSE_PATH", "Q2C_DAGSTER_DIR"):
         if os.environ.get(name):
             os.environ[name] = str(Path(os.environ[name]).resolve())
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.environ.setdefault("Q2C_DAGSTER_DIR", str(Settings.from_env().data_dir / "dagster"))
     os.chdir(PROJECT_ROOT)
 
 
@@ -134,22 +137,26 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
         period = last_closed_month(settings.as_of)
         _say(f"q2c demo: materializing every asset, with the month-end report of {period}")
-        withheld = []
+        gates_failed = False
         try:
             materialize_all(period)
         except GatesFailed:
-            from pipelines.defs.quality.history import failed_blocking_gates
+            gates_failed = True
+    if gates_failed:
+        # The close withheld the report; the demo still shows what it would say, as a DRAFT.
+        files, failed = write_report(settings, period, draft=True)
+    else:
+        from pipelines.defs.reports.month_end import report_files
 
-            withheld = failed_blocking_gates(settings)
-    report = settings.reports_dir / f"month_end_{period}.html"
+        files, failed = report_files(settings, period), []
     print()
     print(f"Warehouse:        {settings.warehouse_path}")
-    if withheld:
-        print("Month-end report: withheld, blocking gates failed:")
-        for outcome in withheld:
-            print(f"  {outcome.summary()}")
-    else:
-        print(f"Month-end report: {report}")
+    print(f"Month-end report: {files.html}")
+    if failed:
+        print("                  DRAFT, not for filing: blocking gates failed:")
+        for summary in failed:
+            print(f"                    {summary}")
+    print(f"Workbook:         {files.xlsx}")
     print(f"Ground truth:     {settings.data_dir / 'simulator' / 'ground_truth.csv'}")
     print(f"Finished in {time.monotonic() - started:.1f} s\n")
     print(f"{'open exception type':<28} {'count':>7}  amount")
@@ -173,6 +180,21 @@ def cmd_run(args: argparse.Namespace) -> None:
     _say(f"q2c run: done; warehouse at {Settings.from_env().warehouse_path}")
 
 
+def dagster_dev_command(port: int) -> list[str]:
+    """The Dagster webserver and daemon (``dagster dev``) on 127.0.0.1:``port``, loading the
+    project's one code location. ``q2c ui`` runs it; so does the UI test."""
+    return [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+
+
 def cmd_ui(args: argparse.Namespace) -> None:
     from pipelines.lib.simulated import simulated_sources
 
@@ -182,18 +204,8 @@ def cmd_ui(args: argparse.Namespace) -> None:
         raise CliError(f"no simulated firm at {firm_db}: run `make demo` first")
     with simulated_sources(firm_db, None, port=args.simulator_port) as sim:
         _say(f"q2c ui: simulator at {sim.server.url}; Dagster UI at http://127.0.0.1:{args.port}")
-        command = [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            str(PROJECT_ROOT / "workspace.yaml"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(args.port),
-        ]
         try:
-            subprocess.run(command, check=True, env={**os.environ, "DAGSTER_IS_DEV_CLI": "1"})
+            subprocess.run(dagster_dev_command(args.port), check=True)
         except KeyboardInterrupt:
             pass
         except subprocess.CalledProcessError as exc:
@@ -213,6 +225,57 @@ def cmd_score(args: argparse.Namespace) -> None:
     print(format_scores(scores))
     if any(s.precision < 1 or s.recall < 1 for s in scores):
         raise CliError("the reconciliation does not match the simulator's ground truth")
+
+
+def _period(text: str) -> str:
+    """``YYYY-MM``, or an argparse error naming the expected form."""
+    try:
+        date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: use YYYY-MM") from None
+    if len(text) != 7:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: use YYYY-MM")
+    return text
+
+
+def write_report(settings: Settings, period: str, *, draft: bool) -> tuple[object, list[str]]:
+    """The report of ``period`` from the current warehouse: final when every blocking gate's
+    latest validation passed; otherwise the DRAFT when ``draft``, else a refusal naming the
+    gates. Returns the files and the failed gates' one-line summaries."""
+    import duckdb
+
+    from pipelines.defs.quality.history import failed_blocking_gates
+    from pipelines.defs.reports.month_end import render_report
+    from pipelines.defs.reports.sections import ReportError
+
+    if not settings.warehouse_path.exists():
+        raise CliError(f"no warehouse at {settings.warehouse_path}: run `make demo` or `q2c run`")
+    try:
+        failed = [outcome.summary() for outcome in failed_blocking_gates(settings)]
+        if failed and not draft:
+            raise CliError(
+                f"the {period} report is withheld, blocking gates failed: {'; '.join(failed)} "
+                "(--draft writes a DRAFT)"
+            )
+        return render_report(settings, period, draft_reasons=failed), failed
+    except ReportError as exc:
+        raise CliError(str(exc)) from exc
+    except duckdb.IOException as exc:
+        raise CliError(
+            f"cannot read {settings.warehouse_path} (a run may be writing it; try again when "
+            f"it finishes): {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    files, failed = write_report(settings, args.period, draft=args.draft)
+    if failed:
+        _say(f"q2c report: DRAFT, not for filing: {len(failed)} blocking gates failed:")
+        for summary in failed:
+            _say(f"  {summary}")
+    print(files.html)
+    print(files.xlsx)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +305,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--firm", help="the simulated firm's database (default data/simulator)")
     score.set_defaults(func=cmd_score)
+
+    report = sub.add_parser(
+        "report", help="the month-end report of one month (HTML and Excel) from the warehouse"
+    )
+    report.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
+    report.add_argument(
+        "--draft",
+        action="store_true",
+        help="when blocking gates failed, write the DRAFT report (naming them) instead of refusing",
+    )
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -1,6 +1,6 @@
-"""The q2c code location: assembles the definitions, nothing else."""
+"""The q2c code location: assembles the definitions and applies the graph-wide policies."""
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, in_process_executor, map_asset_specs
 from dagster_dlt import DagsterDltResource
 
 from pipelines.defs.ingest.assets import ingest_assets
@@ -11,9 +11,19 @@ from pipelines.defs.reports.month_end import month_end_report
 from pipelines.defs.schedules import jobs, schedules
 from pipelines.defs.sensors import sensors
 from pipelines.defs.transform.dbt import dbt_resource, warehouse_models
+from pipelines.lib.policies import EXTRACT_RETRY, load_log_specs, with_freshness, with_retry_policy
 
 defs = Definitions(
-    assets=[*ingest_assets, warehouse_models, month_end_report, analytics_published],
+    assets=map_asset_specs(
+        with_freshness,
+        [
+            *(with_retry_policy(assets, EXTRACT_RETRY) for assets in ingest_assets),
+            *load_log_specs(),
+            warehouse_models,
+            month_end_report,
+            analytics_published,
+        ],
+    ),
     asset_checks=[*quarantine_checks, *quality_checks],
     jobs=jobs,
     schedules=schedules,

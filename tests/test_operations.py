@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    Backoff,
+    DagsterInstance,
+    RunRequest,
+    SkipReason,
+    build_schedule_context,
+    build_sensor_context,
+)
+from dagster._core.definitions.dependency import NodeHandle
 
 from pipelines.definitions import defs
+from pipelines.defs.schedules import (
+    CLOSE_BUSINESS_DAY_VAR,
+    close_business_day,
+    month_end_close_schedule,
+    nth_business_day,
+)
 from pipelines.defs.sensors import closed_months, period_closed_sensor
+from pipelines.lib.policies import EXTRACT_RETRY, FINANCE_FRESHNESS, REFRESH_CRON, REPORT_FRESHNESS
 from pipelines.lib.simulated import patched_environ
-from pipelines.settings import Settings
+from pipelines.settings import PROJECT_ROOT, Settings
 from tests.support import BuiltWarehouse
 
 
@@ -33,3 +54,141 @@ def test_schedules_and_sensors_run_by_default() -> None:
         assert schedule.default_status.value == "RUNNING", schedule.name
     assert {s.name for s in defs.sensors} == {"period_closed_sensor", "record_failed_runs"}
     assert defs.resolve_job_def("month_end_close").partitions_def is not None
+
+
+# The groups the UI shows, as finance-operations reads the pipeline: one per source system,
+# then the layers from staging to the report and the analysts' copy.
+BUSINESS_GROUPS = {
+    "crm",
+    "psa",
+    "erp",
+    "lookups",
+    "staging",
+    "intermediate",
+    "canonical",
+    "reconciliation",
+    "reports",
+    "publish",
+}
+
+
+def test_every_asset_has_a_description_an_owner_and_a_business_group() -> None:
+    graph = defs.resolve_asset_graph()
+    missing = []
+    groups = set()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        groups.add(node.group_name)
+        if not (node.description or "").strip():
+            missing.append(f"{key.to_user_string()}: no description")
+        if not node.owners:
+            missing.append(f"{key.to_user_string()}: no owner")
+        if node.group_name not in BUSINESS_GROUPS:
+            missing.append(f"{key.to_user_string()}: group {node.group_name!r}")
+        if key.path[0] == "raw":
+            assert node.group_name == key.path[1], key
+    assert missing == []
+    assert groups == BUSINESS_GROUPS
+
+
+def test_every_check_says_what_it_checks_and_its_asset_has_an_owner() -> None:
+    graph = defs.resolve_asset_graph()
+    undescribed = [
+        check.to_user_string()
+        for check in graph.asset_check_keys
+        if not (graph.get_check_spec(check).description or "").strip()
+    ]
+    assert undescribed == []
+    assert all(graph.get(check.asset_key).owners for check in graph.asset_check_keys)
+    # A generic dbt test reads as what it asserts, on which column.
+    spec = graph.get_check_spec(
+        AssetCheckKey(
+            AssetKey(["reconciliation", "unbilled_approved_time"]),
+            "not_null_unbilled_approved_time_source_record_id",
+        )
+    )
+    assert "`source_record_id` is never null" in spec.description
+
+
+def test_finance_marts_carry_freshness_expectations() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        policy = node.freshness_policy
+        if node.group_name in ("reconciliation", "publish"):
+            assert policy == FINANCE_FRESHNESS, key
+        elif node.group_name == "reports":
+            assert policy == REPORT_FRESHNESS, key
+        else:
+            assert policy is None, key
+    # Each scheduled refresh is expected to land within the hour after it starts.
+    refresh = next(s for s in defs.schedules if s.name == "refresh_warehouse_every_4_hours")
+    assert refresh.cron_schedule == REFRESH_CRON == "0 6-22/4 * * *"
+    assert FINANCE_FRESHNESS.deadline_cron == "0 7-23/4 * * *"
+
+
+def test_extract_steps_retry_with_backoff_and_nothing_else_does() -> None:
+    job = defs.resolve_job_def("refresh_warehouse")
+    for node in job.nodes:
+        policy = job.get_retry_policy_for_handle(NodeHandle(node.name, None))
+        if node.name.startswith("extract_"):
+            assert policy == EXTRACT_RETRY, node.name
+            assert policy.backoff == Backoff.EXPONENTIAL and policy.delay
+        else:
+            # dbt and the checks fail the same way twice: no retry.
+            assert policy is None, node.name
+    assert {n.name for n in job.nodes} >= {"extract_crm", "extract_psa", "extract_erp"}
+
+
+def _close_tick(day: date) -> RunRequest | SkipReason:
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(day.year, day.month, day.day, 7, tzinfo=UTC),
+        )
+        return month_end_close_schedule(context)
+
+
+def test_month_end_close_runs_on_business_day_n_for_the_month_before() -> None:
+    # December 2026 starts on a Tuesday: business day 7 is Wednesday the 9th.
+    assert nth_business_day(2026, 12, 7) == date(2026, 12, 9)
+    request = _close_tick(date(2026, 12, 9))
+    assert isinstance(request, RunRequest) and request.partition_key == "2026-11-01"
+    assert isinstance(_close_tick(date(2026, 12, 8)), SkipReason)
+    # Configurable: business day 3 is Thursday the 3rd; the 9th is then no close day.
+    with patched_environ({CLOSE_BUSINESS_DAY_VAR: "3"}):
+        request = _close_tick(date(2026, 12, 3))
+        assert isinstance(request, RunRequest) and request.partition_key == "2026-11-01"
+        assert isinstance(_close_tick(date(2026, 12, 9)), SkipReason)
+    # January 2027 starts on a Friday: business day 1 is the 1st, business day 2 the 4th.
+    assert nth_business_day(2027, 1, 2) == date(2027, 1, 4)
+
+
+def test_a_wrong_close_business_day_is_a_one_line_error() -> None:
+    for wrong in ("0", "11", "ninth", "-2"):
+        with (
+            patched_environ({CLOSE_BUSINESS_DAY_VAR: wrong}),
+            pytest.raises(ValueError, match=f"{CLOSE_BUSINESS_DAY_VAR}=.* from 1 to 10"),
+        ):
+            close_business_day()
+
+
+def test_the_instance_queues_runs_one_at_a_time_and_retries_only_crashed_runs(
+    tmp_path: Path,
+) -> None:
+    """The real dagster.yaml, loaded by Dagster: storage where Q2C_DAGSTER_DIR says."""
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    with (
+        patched_environ({"Q2C_DAGSTER_DIR": str(tmp_path / "dagster")}),
+        DagsterInstance.from_config(str(PROJECT_ROOT)) as instance,
+    ):
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        queue = instance.get_concurrency_config()
+        assert queue.run_queue_config.max_concurrent_runs == 1
+        assert queue.pool_config.default_pool_limit == 1
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
+        assert instance.telemetry_enabled is False
+        assert instance.root_directory == str(tmp_path / "dagster")
+    assert (tmp_path / "dagster" / "history").is_dir()

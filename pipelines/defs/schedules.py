@@ -1,18 +1,37 @@
-"""Jobs and schedules: how the warehouse is kept fresh without anyone pressing a button."""
+"""Jobs and schedules: how the warehouse is kept fresh without anyone pressing a button.
+
+The month-end close runs on business day N of the month after the period (Monday to Friday;
+no holiday calendar), N from ``Q2C_CLOSE_BUSINESS_DAY`` (default 7). The ERP closes a month on
+its 8th calendar day at the latest, and the 7th business day is never before the 9th.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
 
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
+    RunRequest,
     ScheduleDefinition,
-    build_schedule_from_partitioned_job,
+    ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
+    schedule,
 )
 
 from pipelines.defs.quality.checks import GATE_CHECK_KEYS
-from pipelines.defs.reports.month_end import MONTHS
+from pipelines.defs.reports.month_end import MONTHS, last_closed_month
+from pipelines.lib.policies import REFRESH_CRON
 
 MONTH_END_REPORT = AssetSelection.groups("reports")
 GATES = AssetSelection.checks(*GATE_CHECK_KEYS)
+
+CLOSE_BUSINESS_DAY_VAR = "Q2C_CLOSE_BUSINESS_DAY"
+DEFAULT_CLOSE_BUSINESS_DAY = 7
+MAX_CLOSE_BUSINESS_DAY = 10
+"""Business day 10 falls on the 14th at the latest, so the schedule looks at days 1 to 14."""
 
 refresh_warehouse = define_asset_job(
     name="refresh_warehouse",
@@ -36,17 +55,62 @@ month_end_close = define_asset_job(
 refresh_schedule = ScheduleDefinition(
     name="refresh_warehouse_every_4_hours",
     job=refresh_warehouse,
-    cron_schedule="0 6-22/4 * * *",
+    cron_schedule=REFRESH_CRON,
     default_status=DefaultScheduleStatus.RUNNING,
+    description="Incremental sync and rebuild, every 4 hours from 06:00 to 22:00 UTC.",
 )
 
-# The ERP closes a month on its 8th day; the report of the month before runs on the 9th.
-month_end_schedule = build_schedule_from_partitioned_job(
-    month_end_close,
-    day_of_month=9,
-    hour_of_day=7,
+
+def close_business_day() -> int:
+    """N, the business day of the month on which the previous month is closed and reported."""
+    text = os.environ.get(CLOSE_BUSINESS_DAY_VAR, "").strip()
+    if not text:
+        return DEFAULT_CLOSE_BUSINESS_DAY
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CLOSE_BUSINESS_DAY:
+        raise ValueError(
+            f"{CLOSE_BUSINESS_DAY_VAR}={text!r} is not a business day of the month: "
+            f"use a whole number from 1 to {MAX_CLOSE_BUSINESS_DAY}"
+        )
+    return int(text)
+
+
+def nth_business_day(year: int, month: int, n: int) -> date:
+    """The n-th Monday-to-Friday day of a month."""
+    day = date(year, month, 1)
+    count = 0
+    while True:
+        if day.weekday() < 5:
+            count += 1
+            if count == n:
+                return day
+        day += timedelta(days=1)
+
+
+# Fails the code location's load with the one-line reason when the setting is wrong.
+close_business_day()
+
+
+@schedule(
+    job=month_end_close,
+    cron_schedule="0 7 1-14 * *",
     default_status=DefaultScheduleStatus.RUNNING,
+    description=(
+        "The month-end close of the previous month at 07:00 UTC on business day N "
+        f"({CLOSE_BUSINESS_DAY_VAR}, default {DEFAULT_CLOSE_BUSINESS_DAY})."
+    ),
 )
+def month_end_close_schedule(context: ScheduleEvaluationContext):
+    today = context.scheduled_execution_time.date()
+    n = close_business_day()
+    close_day = nth_business_day(today.year, today.month, n)
+    if today != close_day:
+        return SkipReason(f"the close runs on business day {n}, {close_day.isoformat()}")
+    period = last_closed_month(today)
+    key = f"{period}-01"
+    if key not in MONTHS.get_partition_keys(current_time=context.scheduled_execution_time):
+        return SkipReason(f"{period} is outside the report partitions")
+    return RunRequest(run_key=f"close-{period}", partition_key=key)
+
 
 jobs = [refresh_warehouse, month_end_close]
-schedules = [refresh_schedule, month_end_schedule]
+schedules = [refresh_schedule, month_end_close_schedule]

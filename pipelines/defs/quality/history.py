@@ -33,8 +33,9 @@ class GateOutcome:
         if self.checked_at is None:
             return f"{self.checkpoint}: never validated against this warehouse"
         verdict = "" if not self.passed else " (passed)"
+        rows = "1 row" if self.offending_rows == 1 else f"{self.offending_rows} rows"
         return (
-            f"{self.checkpoint}: {self.offending_rows} rows, "
+            f"{self.checkpoint}: {rows}, "
             f"{self.reporting_currency} {self.amount_reporting:,.2f}{verdict}"
         )
 

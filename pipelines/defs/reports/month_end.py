@@ -1,12 +1,15 @@
 """The month-end report: what finance opens, written from the reconciliation marts only."""
 
-import html
+import os
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    Failure,
     MaterializeResult,
     MetadataValue,
     MonthlyPartitionsDefinition,
@@ -15,9 +18,18 @@ from dagster import (
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.defs.quality.checks import GATED_ASSETS
+from pipelines.defs.quality.history import failed_blocking_gates
+from pipelines.defs.reports.page import render_page
+from pipelines.defs.reports.sections import MARTS, Report, load_report
+from pipelines.defs.reports.workbook import write_workbook
 from pipelines.lib.translators import OWNER
 from pipelines.lib.warehouse import connect
 from pipelines.settings import Settings
+
+
+class ReportFiles(NamedTuple):
+    html: Path
+    xlsx: Path
 
 
 def last_closed_month(as_of: date) -> str:
@@ -26,50 +38,55 @@ def last_closed_month(as_of: date) -> str:
     return previous.strftime("%Y-%m")
 
 
-def render_report(settings: Settings, period: str) -> tuple[Path, dict[str, int]]:
-    """Write the HTML report for ``period`` and return its path and exception counts."""
+def report_files(settings: Settings, period: str, *, draft: bool = False) -> ReportFiles:
+    """Where the report of ``period`` is written: ``month_end_YYYY-MM[.DRAFT].html|.xlsx``."""
+    stem = f"month_end_{period}{'.DRAFT' if draft else ''}"
+    return ReportFiles(settings.reports_dir / f"{stem}.html", settings.reports_dir / f"{stem}.xlsx")
+
+
+def render_report(
+    settings: Settings, period: str, *, draft_reasons: Sequence[str] = ()
+) -> ReportFiles:
+    """Write the HTML page and the workbook of ``period`` (``YYYY-MM``) from the warehouse.
+
+    With ``draft_reasons`` (the failed blocking gates, one line each) the files are the DRAFT
+    ones and say why on top. Both files appear at once or not at all (written aside, then
+    renamed), and a final report replaces the period's earlier draft. Callers write the
+    final report only when every blocking gate passed (the asset and `q2c report` ask
+    ``failed_blocking_gates``).
+    """
     with connect(settings.warehouse_path) as con:
-        by_bucket = con.execute(
-            """
-            select aging_bucket, currency, count(*), sum(hours), sum(amount)
-            from reconciliation.unbilled_approved_time
-            group by all order by aging_bucket, currency
-            """
-        ).fetchall()
-        detail = con.execute(
-            """
-            select source_record_id, project_id, spent_date, hours, currency, amount, age_days
-            from reconciliation.unbilled_approved_time
-            order by age_days desc, source_record_id limit 200
-            """
-        ).fetchall()
-    counts = {"unbilled_approved_time": sum(r[2] for r in by_bucket)}
-
-    def table(headers: list[str], rows: list[tuple]) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-            for row in rows
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>q2c month-end report {period}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
-table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
-th{{background:#f3f3f3}}</style></head><body>
-<h1>Month-end report {period}</h1>
-<p>As of {settings.as_of.isoformat()}. Every row names its source system record id.</p>
-<h2>Unbilled approved time by age</h2>
-{table(["aging bucket", "currency", "entries", "hours", "amount"], by_bucket)}
-<h2>Unbilled approved time: oldest entries (Harvest time entry ids)</h2>
-{table(["time entry id", "project id", "spent", "hours", "currency", "amount", "age (days)"], detail)}
-</body></html>
-"""
+        report = load_report(con, period, settings.as_of.isoformat())
+    files = report_files(settings, period, draft=bool(draft_reasons))
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.reports_dir / f"month_end_{period}.html"
-    path.write_text(page, encoding="utf-8")
-    return path, counts
+    _write_both(files, report, draft_reasons)
+    if not draft_reasons:
+        for stale in report_files(settings, period, draft=True):
+            stale.unlink(missing_ok=True)
+    return files
+
+
+def _write_both(files: ReportFiles, report: Report, draft_reasons: Sequence[str]) -> None:
+    pending = ReportFiles(*(p.with_name(f".{p.name}.{os.getpid()}.tmp") for p in files))
+    try:
+        pending.html.write_text(render_page(report, draft_reasons), encoding="utf-8")
+        write_workbook(pending.xlsx, report, draft_reasons)
+        for tmp, final in zip(pending, files, strict=True):
+            os.replace(tmp, final)
+    finally:
+        for tmp in pending:
+            tmp.unlink(missing_ok=True)
+
+
+def exception_counts(settings: Settings, period: str) -> dict[str, int]:
+    """Open exceptions of ``period`` and earlier, by type: the report asset's metadata."""
+    with connect(settings.warehouse_path) as con:
+        rows = con.execute(
+            """select exception_type, count(*) from reconciliation.exceptions
+               where status = 'open' and period <= ? group by 1 order by 1""",
+            [period],
+        ).fetchall()
+    return dict(rows)
 
 
 MONTHS = MonthlyPartitionsDefinition(start_date="2023-01-01", end_offset=1)
@@ -83,26 +100,41 @@ def period_of(partition_key: str) -> str:
 
 @asset(
     key=AssetKey(["reports", "month_end_report"]),
-    # The gated marts: a failing blocking gate on any of them stops the report in that run.
-    deps=GATED_ASSETS,
+    # The gated marts (a failing blocking gate on any of them stops the report in that run)
+    # and every other table the report reads.
+    deps=[
+        *GATED_ASSETS,
+        *(AssetKey(m.split(".")) for m in MARTS if AssetKey(m.split(".")) not in GATED_ASSETS),
+    ],
     partitions_def=MONTHS,
     group_name="reports",
     owners=[OWNER],
     pool=WAREHOUSE_POOL,
     description=(
-        "The month-end report of one accounting month (HTML under data/reports), "
-        "written from the reconciliation marts only."
+        "The month-end report of one accounting month (HTML page and Excel workbook under "
+        "data/reports), written from the reconciliation and canonical marts only, and only "
+        "when every blocking gate passed."
     ),
 )
 def month_end_report(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()
     period = period_of(context.partition_key)
-    path, counts = render_report(settings, period)
-    context.log.info(f"month-end report for {period} written to {path}")
+    # In the close the failing gate already skips this step; this guards a report
+    # materialized on its own from a warehouse whose latest gates failed.
+    failed = failed_blocking_gates(settings)
+    if failed:
+        raise Failure(
+            description=f"the {period} report is withheld, blocking gates failed: "
+            + "; ".join(outcome.summary() for outcome in failed),
+            metadata={"failed_gates": [outcome.checkpoint for outcome in failed]},
+        )
+    files = render_report(settings, period)
+    context.log.info(f"month-end report for {period} written to {files.html} and {files.xlsx}")
     return MaterializeResult(
         metadata={
             "period": period,
-            "path": MetadataValue.path(str(path)),
-            **{f"exceptions_{k}": v for k, v in counts.items()},
+            "path": MetadataValue.path(str(files.html)),
+            "workbook": MetadataValue.path(str(files.xlsx)),
+            **{f"exceptions_{k}": v for k, v in exception_counts(settings, period).items()},
         }
     )
