@@ -16,8 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import great_expectations as gx
-import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
 import yaml
 from dagster import (
     AssetCheckExecutionContext,
@@ -28,7 +26,6 @@ from dagster import (
     MetadataValue,
     asset_check,
 )
-from great_expectations.core.run_identifier import RunIdentifier
 
 from pipelines.lib.data_docs import make_offline
 from pipelines.lib.warehouse import connect
@@ -44,15 +41,22 @@ class _DuckDBDialect(str):
     value = "duckdb"
 
 
-# GX 1.x reads a query's rows after handing its connection back to the pool, and
-# duckdb-engine drops a cursor's rows when its connection is released: every metric came
-# back empty. GX keeps one persisted connection for the dialects listed here; DuckDB (a
-# single local file) belongs with them.
-if "duckdb" not in gx_sql_engine._PERSISTED_CONNECTION_DIALECTS:
-    gx_sql_engine._PERSISTED_CONNECTION_DIALECTS = (
-        *gx_sql_engine._PERSISTED_CONNECTION_DIALECTS,
-        _DuckDBDialect("duckdb"),
-    )
+def _gx() -> Any:
+    """Great Expectations, imported when a check runs: the import takes seconds, and every
+    process that loads the definitions (each run, the UI, each test) would pay for it."""
+    import great_expectations as gx
+    import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
+
+    # GX 1.x reads a query's rows after handing its connection back to the pool, and
+    # duckdb-engine drops a cursor's rows when its connection is released: every metric came
+    # back empty. GX keeps one persisted connection for the dialects listed here; DuckDB (a
+    # single local file) belongs with them.
+    if "duckdb" not in gx_sql_engine._PERSISTED_CONNECTION_DIALECTS:
+        gx_sql_engine._PERSISTED_CONNECTION_DIALECTS = (
+            *gx_sql_engine._PERSISTED_CONNECTION_DIALECTS,
+            _DuckDBDialect("duckdb"),
+        )
+    return gx
 
 
 class ValidationError(RuntimeError):
@@ -96,7 +100,7 @@ def thresholds(checkpoint: str) -> dict[str, Decimal | int]:
 def _context(settings: Settings) -> Any:
     results_dir = settings.data_dir / "gx"
     results_dir.mkdir(parents=True, exist_ok=True)
-    return gx.get_context(
+    return _gx().get_context(
         mode="file",
         project_root_dir=str(EXPECTATIONS_DIR),
         runtime_environment={
@@ -120,6 +124,8 @@ def run_checkpoint(
     (the Dagster run id) names the run in GX's results and Data Docs; ``parameters`` are the
     suite parameters (default: the checkpoint's ``thresholds``)."""
     checkpoint = _context(settings).checkpoints.get(checkpoint_name)
+    from great_expectations.core.run_identifier import RunIdentifier
+
     try:
         result = checkpoint.run(
             expectation_parameters=thresholds(checkpoint_name)
