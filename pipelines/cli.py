@@ -53,6 +53,7 @@ def materialize_all(period: str | None = None) -> None:
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
+    from pipelines.defs.quality.checks import failed_on_a_gate
 
     job = defs.resolve_job_def("month_end_close" if period else "refresh_warehouse")
     run_config = {"loggers": {"progress": {}}}
@@ -74,9 +75,7 @@ def materialize_all(period: str | None = None) -> None:
     _say(f"  full log: {log_path}")
     if not result.success:
         failures = result.get_step_failure_events()
-        if failures and all(
-            f.step_failure_data.error.cls_name == "DagsterAssetCheckFailedError" for f in failures
-        ):
+        if failures and all(failed_on_a_gate(f) for f in failures):
             raise GatesFailed("blocking gates failed; the month-end report was withheld")
         if failures:
             event = failures[0]

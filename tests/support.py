@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.defs.quality.checks import failed_on_a_gate
 from pipelines.lib.simulated import SimulatedSources
 
 
@@ -45,16 +46,13 @@ def run_refresh_job(period: str | None = None) -> object:
         )
 
 
-GATE_FAILURE = "DagsterAssetCheckFailedError"
-
-
 def failed_steps(result: object, *, but_gates: bool = True) -> list[str]:
     """Steps of ``result`` that failed; with ``but_gates``, leaving out the blocking gates that
     failed on planted problems (their failure is the gates doing their job)."""
     return [
         event.step_key
         for event in result.get_step_failure_events()
-        if not (but_gates and event.step_failure_data.error.cls_name == GATE_FAILURE)
+        if not (but_gates and failed_on_a_gate(event))
     ]
 
 

@@ -70,23 +70,6 @@ def test_unbilled_approved_time_is_exactly_the_planted_set(built_warehouse: Buil
     assert found == planted
 
 
-def test_gate_names_the_source_records_to_fix(built_warehouse: BuiltWarehouse) -> None:
-    """The failing gate's sample ids are Harvest time entry ids the simulator planted."""
-    evaluations = built_warehouse.result.get_asset_check_evaluations()
-    gate = next(e for e in evaluations if e.check_name == "gx_unbilled_approved_time")
-    planted = {
-        r[0]
-        for r in built_warehouse.firm(
-            """select source_record_id from sim_ground_truth
-               where exception_type = 'unbilled_approved_time' and resolved_at is null"""
-        )
-    }
-    sample = set(gate.metadata["sample_source_record_ids"].value)
-    assert not gate.passed
-    assert sample and sample <= planted
-    assert len(sample) == min(len(planted), 20)
-
-
 def test_analysts_get_a_published_copy(built_warehouse: BuiltWarehouse) -> None:
     import duckdb
 

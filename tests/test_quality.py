@@ -4,18 +4,18 @@ kept as history; Data Docs open with no network."""
 
 from __future__ import annotations
 
-import json
+import re
 from decimal import Decimal
 
 import pytest
 from dagster import AssetKey, DagsterEventType
 
-from pipelines.defs.quality.checks import CHECKPOINTS, GATES
+from pipelines.defs.quality.checks import CHECKPOINTS, GATES, failed_on_a_gate
 from pipelines.defs.quality.history import failed_blocking_gates, gate_outcomes
 from pipelines.lib.gx_checks import thresholds
 from pipelines.lib.simulated import patched_environ
 from pipelines.settings import Settings
-from tests.support import GATE_FAILURE, BuiltWarehouse, failed_steps
+from tests.support import BuiltWarehouse, failed_steps
 
 REPORT = AssetKey(["reports", "month_end_report"])
 GATE_NAMES = {gate.checkpoint for gate in GATES}
@@ -44,15 +44,16 @@ def test_every_suite_ran_as_a_check(built_warehouse: BuiltWarehouse) -> None:
 
 
 @pytest.mark.parametrize(
-    ("gate", "exception_type"),
+    ("gate", "exception_type", "planted_rows"),
     [
-        ("unbilled_approved_time", "unbilled_approved_time"),
-        ("missing_tax_codes", "missing_tax_code"),
-        ("reporting_drift", "reporting_drift"),
+        ("unbilled_approved_time", "unbilled_approved_time", "true"),
+        ("missing_tax_codes", "missing_tax_code", "true"),
+        # the contract's reasons; a first build has no frozen figure that changed yet
+        ("reporting_drift", "reporting_drift", "is_contract_reason"),
     ],
 )
 def test_gates_fail_with_the_planted_counts(
-    built_warehouse: BuiltWarehouse, gate: str, exception_type: str
+    built_warehouse: BuiltWarehouse, gate: str, exception_type: str, planted_rows: str
 ) -> None:
     check = gx_evaluations(built_warehouse.result)[gate]
     planted = planted_open(built_warehouse, exception_type)
@@ -62,10 +63,19 @@ def test_gates_fail_with_the_planted_counts(
     assert check.metadata["offending_source_records"].value == len(planted)
     sample = set(check.metadata["sample_source_record_ids"].value)
     assert sample <= planted and len(sample) == min(len(planted), 20)
-    # The amount is the offenders' total in the reporting currency, with the currency.
-    amount = check.metadata["offending_amount_reporting"].value
-    assert amount.startswith("USD ") and Decimal(amount[4:].replace(",", "")) > 0
-    assert json.loads(json.dumps(check.metadata["amount_by_currency"].value))
+    # The amounts are the planted records' in the mart: by currency, and their absolute
+    # total in the reporting currency.
+    ids = ", ".join(f"'{i}'" for i in planted)
+    where = f"source_record_id in ({ids}) and {planted_rows}"
+    by_currency = built_warehouse.query(
+        f"select currency, sum(amount) from reconciliation.{gate} where {where} group by 1"
+    )
+    assert check.metadata["amount_by_currency"].value == {c: str(a) for c, a in by_currency}
+    ((total,),) = built_warehouse.query(
+        f"select sum(abs(amount_reporting)) from reconciliation.{gate} where {where}"
+    )
+    assert total > 0
+    assert check.metadata["offending_amount_reporting"].value == f"USD {total:,.2f}"
 
 
 def test_a_failing_blocking_gate_stops_the_report_and_says_why(
@@ -74,11 +84,7 @@ def test_a_failing_blocking_gate_stops_the_report_and_says_why(
     result = built_warehouse.result
     assert not result.success
     assert failed_steps(result) == [], "only the gates may fail on planted problems"
-    gate_failures = [
-        e
-        for e in result.get_step_failure_events()
-        if e.step_failure_data.error.cls_name == GATE_FAILURE
-    ]
+    gate_failures = [e for e in result.get_step_failure_events() if failed_on_a_gate(e)]
     message = " ".join(e.step_failure_data.error.message for e in gate_failures)
     for gate in GATE_NAMES:
         assert f"gx_{gate}" in message
@@ -127,12 +133,13 @@ def test_validation_history_is_kept_in_the_warehouse(built_warehouse: BuiltWareh
         outcomes = failed_blocking_gates(Settings.from_env())
     assert {o.checkpoint for o in outcomes} == GATE_NAMES
     summary = next(o for o in outcomes if o.checkpoint == "unbilled_approved_time").summary()
-    assert summary.startswith("unbilled_approved_time: ") and " rows, USD " in summary
+    assert re.match(r"unbilled_approved_time: \d+ rows?, USD [\d,]+\.\d\d$", summary)
 
 
 def test_a_warehouse_never_validated_has_every_gate_failed(tmp_path) -> None:
     with patched_environ({"Q2C_DATA_DIR": str(tmp_path)}):
         outcomes = gate_outcomes(Settings.from_env())
+    assert not (tmp_path / "warehouse.duckdb").exists(), "reading the gates created a warehouse"
     assert [o.passed for o in outcomes] == [False] * len(GATES)
     assert all("never validated" in o.summary() for o in outcomes)
 
@@ -169,9 +176,13 @@ def test_data_docs_open_with_no_network(built_warehouse: BuiltWarehouse, browser
     for checkpoint in CHECKPOINTS:
         assert checkpoint in texts
     page.screenshot(path=str(built_warehouse.data_dir / "data_docs_index.png"), full_page=True)
-    # Follow the first validation result: a static page of GX's with the failed expectations.
-    href = page.locator("table a").first.get_attribute("href")
-    page.goto((index.parent / href).as_uri())
-    assert "Failed" in page.inner_text("body") or "Succeeded" in page.inner_text("body")
+    # Follow the gate's validation: GX's static page, named by the Dagster run, that failed
+    # the row-count threshold.
+    row = page.locator("tr", has_text="gate.unbilled_approved_time")
+    page.goto((index.parent / row.locator("a").first.get_attribute("href")).as_uri())
+    text = page.inner_text("body")
     page.close()
+    assert "Status: Failed" in " ".join(text.split())
+    assert built_warehouse.result.run_id in text
+    assert "Offending records: at most max_rows" in text
     assert remote == []

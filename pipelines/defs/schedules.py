@@ -47,8 +47,8 @@ month_end_close = define_asset_job(
     selection=AssetSelection.all(),
     partitions_def=MONTHS,
     description=(
-        "Everything the refresh does, then the reconciliation gates and the month-end report of one accounting month "
-        "(the partition). Backfill past months from the UI."
+        "Everything the refresh does, then the reconciliation gates and the month-end report "
+        "of one accounting month (the partition). Backfill past months from the UI."
     ),
 )
 

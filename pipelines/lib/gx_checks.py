@@ -16,8 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import great_expectations as gx
-import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
 import yaml
 from dagster import (
     AssetCheckExecutionContext,
@@ -28,7 +26,6 @@ from dagster import (
     MetadataValue,
     asset_check,
 )
-from great_expectations.core.run_identifier import RunIdentifier
 
 from pipelines.lib.data_docs import make_offline
 from pipelines.lib.warehouse import connect
@@ -44,15 +41,22 @@ class _DuckDBDialect(str):
     value = "duckdb"
 
 
-# GX 1.x reads a query's rows after handing its connection back to the pool, and
-# duckdb-engine drops a cursor's rows when its connection is released: every metric came
-# back empty. GX keeps one persisted connection for the dialects listed here; DuckDB (a
-# single local file) belongs with them.
-if "duckdb" not in gx_sql_engine._PERSISTED_CONNECTION_DIALECTS:
-    gx_sql_engine._PERSISTED_CONNECTION_DIALECTS = (
-        *gx_sql_engine._PERSISTED_CONNECTION_DIALECTS,
-        _DuckDBDialect("duckdb"),
-    )
+def _gx() -> Any:
+    """Great Expectations, imported when a check runs: the import takes seconds, and every
+    process that loads the definitions (each run, the UI, each test) would pay for it."""
+    import great_expectations as gx
+    import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
+
+    # GX 1.x reads a query's rows after handing its connection back to the pool, and
+    # duckdb-engine drops a cursor's rows when its connection is released: every metric came
+    # back empty. GX keeps one persisted connection for the dialects listed here; DuckDB (a
+    # single local file) belongs with them.
+    if "duckdb" not in gx_sql_engine._PERSISTED_CONNECTION_DIALECTS:
+        gx_sql_engine._PERSISTED_CONNECTION_DIALECTS = (
+            *gx_sql_engine._PERSISTED_CONNECTION_DIALECTS,
+            _DuckDBDialect("duckdb"),
+        )
+    return gx
 
 
 class ValidationError(RuntimeError):
@@ -96,7 +100,7 @@ def thresholds(checkpoint: str) -> dict[str, Decimal | int]:
 def _context(settings: Settings) -> Any:
     results_dir = settings.data_dir / "gx"
     results_dir.mkdir(parents=True, exist_ok=True)
-    return gx.get_context(
+    return _gx().get_context(
         mode="file",
         project_root_dir=str(EXPECTATIONS_DIR),
         runtime_environment={
@@ -110,13 +114,23 @@ def data_docs_index(settings: Settings) -> Path:
     return settings.data_dir / "gx" / "data_docs" / "index.html"
 
 
-def run_checkpoint(settings: Settings, checkpoint_name: str, run_name: str | None = None) -> Any:
+def run_checkpoint(
+    settings: Settings,
+    checkpoint_name: str,
+    run_name: str | None = None,
+    parameters: dict[str, Decimal | int] | None = None,
+) -> Any:
     """Run one committed checkpoint against the warehouse and return its result. ``run_name``
-    (the Dagster run id) names the run in GX's results and Data Docs."""
+    (the Dagster run id) names the run in GX's results and Data Docs; ``parameters`` are the
+    suite parameters (default: the checkpoint's ``thresholds``)."""
     checkpoint = _context(settings).checkpoints.get(checkpoint_name)
+    from great_expectations.core.run_identifier import RunIdentifier
+
     try:
         result = checkpoint.run(
-            expectation_parameters=thresholds(checkpoint_name),
+            expectation_parameters=thresholds(checkpoint_name)
+            if parameters is None
+            else parameters,
             run_id=RunIdentifier(run_name=run_name),
         )
     finally:
@@ -148,22 +162,18 @@ class Offenders:
 
 
 def _query_offenders(con: Any, query: str) -> Offenders:
-    """Counts, amounts and a sample of a gate's offenders: the rows of its GX asset's query."""
-    rows, ids, reporting = con.execute(
-        f"""select count(*), count(distinct source_record_id),
-                   coalesce(sum(abs(amount_reporting)), 0)
-            from ({query})"""
-    ).fetchone()
-    amounts = con.execute(
-        f"select currency, sum(amount) from ({query}) group by currency order by currency"
+    """Counts, amounts and a sample of a gate's offenders: the rows of its GX asset's query,
+    read in one pass (one row per currency, and the rollup row for all of them)."""
+    rows = con.execute(
+        f"""select grouping(currency) = 1 as is_total, currency, count(*),
+                   count(distinct source_record_id), sum(amount),
+                   coalesce(sum(abs(amount_reporting)), 0),
+                   list(distinct source_record_id order by source_record_id)[1:{SAMPLE_SIZE}]
+            from ({query}) group by rollup (currency)"""
     ).fetchall()
-    sample = con.execute(
-        f"""select distinct source_record_id from ({query})
-            order by source_record_id limit {SAMPLE_SIZE}"""
-    ).fetchall()
-    return Offenders(
-        rows, ids, {c: a for c, a in amounts if c}, Decimal(reporting), [r[0] for r in sample]
-    )
+    (total,) = [row for row in rows if row[0]]
+    by_currency = {row[1]: row[4] for row in rows if not row[0] and row[1] is not None}
+    return Offenders(total[2], total[3], by_currency, Decimal(total[5]), list(total[6] or []))
 
 
 def _result_offenders(validation: Any) -> Offenders:
@@ -183,8 +193,9 @@ def _result_offenders(validation: Any) -> Offenders:
     return Offenders(rows, len(sample), {}, None, sample)
 
 
-def _record(con: Any, row: dict[str, Any]) -> dict[str, Any] | None:
-    """Append this validation to the history table; return the previous one of the check."""
+def _record(con: Any, row: dict[str, Any]) -> tuple[int, datetime] | None:
+    """Append this validation to the history table; return the offending rows and time of
+    the check's previous validation."""
     con.execute("create schema if not exists quality")
     con.execute(
         f"""create table if not exists {HISTORY_TABLE} (
@@ -196,7 +207,7 @@ def _record(con: Any, row: dict[str, Any]) -> dict[str, Any] | None:
             failed_expectations json, as_of_date date, checked_at timestamptz)"""
     )
     previous = con.execute(
-        f"""select passed, offending_rows, offending_amount_reporting, checked_at, run_id
+        f"""select offending_rows, checked_at
             from {HISTORY_TABLE} where checkpoint = ? order by checked_at desc limit 1""",
         [row["checkpoint"]],
     ).fetchone()
@@ -205,19 +216,7 @@ def _record(con: Any, row: dict[str, Any]) -> dict[str, Any] | None:
         f"insert into {HISTORY_TABLE} ({columns}) values ({', '.join('?' * len(row))})",
         list(row.values()),
     )
-    if previous is None:
-        return None
-    return dict(
-        zip(
-            ["passed", "offending_rows", "amount_reporting", "checked_at", "run_id"],
-            previous,
-            strict=True,
-        )
-    )
-
-
-def _money(amounts: dict[str, Decimal]) -> str:
-    return json.dumps({c: str(a) for c, a in amounts.items()})
+    return previous
 
 
 def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
@@ -232,7 +231,8 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         settings = Settings.from_env()
-        result = run_checkpoint(settings, suite.checkpoint, run_name=context.run.run_id)
+        limits = thresholds(suite.checkpoint)
+        result = run_checkpoint(settings, suite.checkpoint, context.run.run_id, limits)
         validation = next(iter(result.run_results.values()))
         # A gate's data asset is the query of its offenders (expectations/gx/great_expectations.yml).
         query = validation.meta["batch_spec"].get("query")
@@ -247,11 +247,12 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
             for r in validation.results
             if not r.success
         }
-        limits = thresholds(suite.checkpoint)
         with connect(settings.warehouse_path) as con:
             offenders = (
                 _query_offenders(con, query) if suite.blocking else _result_offenders(validation)
             )
+            amounts = {c: str(a) for c, a in offenders.amount_by_currency.items()}
+            limits_text = {k: str(v) for k, v in limits.items()}
             previous = _record(
                 con,
                 {
@@ -267,9 +268,9 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
                     "offending_record_ids": offenders.record_ids,
                     "reporting_currency": REPORTING_CURRENCY,
                     "offending_amount_reporting": offenders.amount_reporting,
-                    "amount_by_currency": _money(offenders.amount_by_currency),
+                    "amount_by_currency": json.dumps(amounts),
                     "sample_source_record_ids": json.dumps(offenders.sample),
-                    "thresholds": json.dumps({k: str(v) for k, v in limits.items()}),
+                    "thresholds": json.dumps(limits_text),
                     "failed_expectations": json.dumps(failed),
                     "as_of_date": settings.as_of,
                     "checked_at": datetime.now(UTC),
@@ -288,17 +289,16 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
             ),
         }
         if suite.blocking:
-            metadata["amount_by_currency"] = MetadataValue.json(
-                {c: str(a) for c, a in offenders.amount_by_currency.items()}
-            )
+            metadata["amount_by_currency"] = MetadataValue.json(amounts)
             metadata["offending_amount_reporting"] = (
                 f"{REPORTING_CURRENCY} {offenders.amount_reporting:,.2f}"
             )
-            metadata["thresholds"] = MetadataValue.json({k: str(v) for k, v in limits.items()})
+            metadata["thresholds"] = MetadataValue.json(limits_text)
         if previous is not None:
-            metadata["previous_offending_rows"] = previous["offending_rows"]
-            metadata["change_in_offending_rows"] = offenders.rows - previous["offending_rows"]
-            metadata["previous_checked_at"] = str(previous["checked_at"])
+            previous_rows, previous_at = previous
+            metadata["previous_offending_rows"] = previous_rows
+            metadata["change_in_offending_rows"] = offenders.rows - previous_rows
+            metadata["previous_checked_at"] = str(previous_at)
         return AssetCheckResult(
             passed=bool(result.success), severity=suite.severity, metadata=metadata
         )

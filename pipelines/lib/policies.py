@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dagster import (
-    AssetKey,
     AssetsDefinition,
     AssetSpec,
     Backoff,
@@ -97,7 +96,3 @@ def load_log_specs() -> list[AssetSpec]:
         )
         for system in SYSTEMS
     ]
-
-
-def load_log_keys() -> list[AssetKey]:
-    return [spec.key for spec in load_log_specs()]

@@ -7,41 +7,38 @@ which would otherwise fail every few hours on exceptions finance is still workin
 The data-quality suites on the canonical entities are warnings and run in every build.
 """
 
-from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey
+from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey, DagsterEvent
 
 from pipelines.lib.gx_checks import Suite, gx_asset_check
 
+
+def _gate(checkpoint: str, description: str) -> Suite:
+    """A reconciliation gate: ERROR and blocking, on the mart of the same name."""
+    return Suite(
+        checkpoint=checkpoint,
+        asset_key=AssetKey(["reconciliation", checkpoint]),
+        description=f"Gate: {description} (thresholds: expectations/thresholds.yml).",
+        severity=AssetCheckSeverity.ERROR,
+        blocking=True,
+    )
+
+
 GATES = [
-    Suite(
-        checkpoint="unbilled_approved_time",
-        asset_key=AssetKey(["reconciliation", "unbilled_approved_time"]),
-        description=(
-            "Gate: no approved, billable time older than the grace period stays unbilled "
-            "(thresholds: expectations/thresholds.yml). Lists the Harvest time entries to invoice."
-        ),
-        severity=AssetCheckSeverity.ERROR,
-        blocking=True,
+    _gate(
+        "unbilled_approved_time",
+        "no approved, billable time older than the grace period stays unbilled. Lists the "
+        "Harvest time entries to invoice",
     ),
-    Suite(
-        checkpoint="missing_tax_codes",
-        asset_key=AssetKey(["reconciliation", "missing_tax_codes"]),
-        description=(
-            "Gate: every customer invoice line has a tax code, and its tax is rate × net "
-            "within a cent. Lists the NetSuite invoice lines to fix."
-        ),
-        severity=AssetCheckSeverity.ERROR,
-        blocking=True,
+    _gate(
+        "missing_tax_codes",
+        "every customer invoice line has a tax code, and its tax is rate × net within a cent. "
+        "Lists the NetSuite invoice lines to fix",
     ),
-    Suite(
-        checkpoint="reporting_drift",
-        asset_key=AssetKey(["reconciliation", "reporting_drift"]),
-        description=(
-            "Gate: no closed period's figures moved since close, and PSA billed and ERP "
-            "invoiced agree within tolerance. Lists the periods and legal entities "
-            "('YYYY-MM|<subsidiary id>') that moved."
-        ),
-        severity=AssetCheckSeverity.ERROR,
-        blocking=True,
+    _gate(
+        "reporting_drift",
+        "no closed period's figures moved since close, and PSA billed and ERP invoiced agree "
+        "within tolerance. Lists the periods and legal entities ('YYYY-MM|<subsidiary id>') "
+        "that moved",
     ),
 ]
 
@@ -65,3 +62,12 @@ GATED_ASSETS = [gate.asset_key for gate in GATES]
 GATE_CHECK_KEYS = [AssetCheckKey(gate.asset_key, f"gx_{gate.checkpoint}") for gate in GATES]
 
 quality_checks = [gx_asset_check(suite) for suite in [*GATES, *DATA_QUALITY]]
+
+
+BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
+"""The error Dagster raises in a step whose blocking check failed with ERROR severity."""
+
+
+def failed_on_a_gate(step_failure: DagsterEvent) -> bool:
+    """Did this step fail because a blocking gate failed (as opposed to an error)?"""
+    return step_failure.step_failure_data.error.cls_name == BLOCKING_CHECK_ERROR

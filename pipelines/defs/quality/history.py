@@ -6,6 +6,7 @@ The month-end report is written only when every blocking gate's latest validatio
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -41,10 +42,10 @@ class GateOutcome:
 
 
 def gate_outcomes(settings: Settings) -> list[GateOutcome]:
-    """The latest outcome of every blocking gate, in the order of ``GATES``."""
-    latest: dict[str, tuple] = {}
-    with connect(settings.warehouse_path) as con:
-        try:
+    """The latest outcome of every gate, in the order of ``GATES`` (all of them blocking)."""
+    rows: list[tuple] = []  # no warehouse yet, or no check has run against it
+    if settings.warehouse_path.exists():
+        with connect(settings.warehouse_path) as con, contextlib.suppress(duckdb.CatalogException):
             rows = con.execute(
                 f"""select checkpoint, passed, offending_rows, reporting_currency,
                            offending_amount_reporting, checked_at, run_id
@@ -52,15 +53,12 @@ def gate_outcomes(settings: Settings) -> list[GateOutcome]:
                     qualify row_number() over (
                         partition by checkpoint order by checked_at desc) = 1"""
             ).fetchall()
-        except duckdb.CatalogException:
-            rows = []  # no check has run against this warehouse yet
     latest = {row[0]: row for row in rows}
     return [
         GateOutcome(*latest[gate.checkpoint])
         if gate.checkpoint in latest
         else GateOutcome(gate.checkpoint, passed=False)
         for gate in GATES
-        if gate.blocking
     ]
 
 

@@ -139,8 +139,11 @@ def _section(section: Section) -> str:
     return "".join(parts)
 
 
+DRAFT_HEADLINE = "DRAFT — not for filing: blocking gates failed"
+
+
 def draft_banner_text(draft_reasons: Sequence[str]) -> str:
-    return "DRAFT — not for filing: blocking gates failed: " + "; ".join(draft_reasons)
+    return f"{DRAFT_HEADLINE}: " + "; ".join(draft_reasons)
 
 
 def render_page(report: Report, draft_reasons: Sequence[str] = ()) -> str:
@@ -148,8 +151,8 @@ def render_page(report: Report, draft_reasons: Sequence[str] = ()) -> str:
     if draft_reasons:
         items = "".join(f"<li>{escape(r)}</li>" for r in draft_reasons)
         status = (
-            '<div class="banner" role="alert"><strong>DRAFT — not for filing: blocking gates '
-            f"failed:</strong><ul>{items}</ul>Fix the records listed below, rebuild, and write "
+            f'<div class="banner" role="alert"><strong>{DRAFT_HEADLINE}:</strong>'
+            f"<ul>{items}</ul>Fix the records listed below, rebuild, and write "
             "the report again.</div>"
         )
         title = f"DRAFT — {title}"

@@ -154,26 +154,23 @@ def load_report(con: duckdb.DuckDBPyConnection, period: str, as_of: str) -> Repo
 
 
 def _headline(con: duckdb.DuckDBPyConnection, p: list, reporting: str) -> Section:
-    flow = _all(
+    ((currency, booked, delivered, billed, collected, material),) = _all(
         con,
         """
-        select 'Booked (won deals)', reporting_currency, sum(booked_reporting), null
-        from reconciliation.month_end_variance where period = ? group by all
-        union all
-        select 'Delivered (to invoice)', reporting_currency, sum(delivered_reporting), null
-        from reconciliation.month_end_variance where period = ? group by all
-        union all
-        select 'Billed (net invoices)', reporting_currency, sum(billed_reporting), null
-        from reconciliation.month_end_variance where period = ? group by all
-        union all
-        select 'Collected (payments)', reporting_currency, sum(collected_reporting), null
-        from reconciliation.month_end_variance where period = ? group by all
-        union all
-        select 'Material billing gaps', null, null, count(*) filter (where is_material)
+        select any_value(reporting_currency), sum(booked_reporting), sum(delivered_reporting),
+               sum(billed_reporting), sum(collected_reporting), count(*) filter (where is_material)
         from reconciliation.month_end_variance where period = ?
         """,
-        p * 5,
+        p,
     )
+    stages = [
+        ("Booked (won deals)", booked),
+        ("Delivered (to invoice)", delivered),
+        ("Billed (net invoices)", billed),
+        ("Collected (payments)", collected),
+    ]
+    flow = [(label, currency, amount, None) for label, amount in stages if currency is not None]
+    flow.append(("Material billing gaps", None, None, material))
     exceptions = _all(
         con,
         """
@@ -417,22 +414,16 @@ def _unbilled(con: duckdb.DuckDBPyConnection, p: list) -> Section:
         """,
         p,
     )
-    by_bucket = _all(
-        con,
-        """
-        select aging_bucket, reporting_currency, sum(amount_reporting)
-        from reconciliation.unbilled_approved_time
-        where period <= ?
-        group by all
-        order by min(age_days)
-        """,
-        p,
-    )
+    # The chart: every bucket's reporting-currency total, across transaction currencies.
+    by_bucket: dict[str, Decimal] = {}
+    for bucket, *_, amount_reporting in buckets:
+        by_bucket[bucket] = by_bucket.get(bucket, Decimal(0)) + amount_reporting
+    reporting = buckets[0][5] if buckets else ""
     return Section(
         "unbilled",
         "Unbilled approved time",
         "Approved, billable time on time-and-materials projects that no invoice has billed, "
-        "in months that ended more than the grace period (10 days) before the as-of date "
+        "in months that ended more than the grace period (dbt var grace_days) before the as-of date "
         "(reconciliation.unbilled_approved_time), aged from the day worked. Every entry is listed "
         "with its Harvest time entry id under Drill-down.",
         [
@@ -450,13 +441,13 @@ def _unbilled(con: duckdb.DuckDBPyConnection, p: list) -> Section:
                 buckets,
                 caption="By aging bucket",
                 chart=Chart(
-                    f"Unbilled approved time by age ({by_bucket[0][1]})",
-                    by_bucket[0][1],
-                    [f"{r[0]} days" for r in by_bucket],
+                    f"Unbilled approved time by age ({reporting})",
+                    reporting,
+                    [f"{bucket} days" for bucket in by_bucket],
                     ["Amount"],
-                    [[r[2]] for r in by_bucket],
+                    [[amount] for amount in by_bucket.values()],
                 )
-                if by_bucket
+                if buckets
                 else None,
             ),
             Table(
@@ -623,14 +614,10 @@ def _exception_aging(con: duckdb.DuckDBPyConnection, reporting: str, as_of: str)
         [reporting],
     )
     types = sorted({r[0] for r in rows})
-    buckets = [
-        bucket
-        for (bucket,) in _all(
-            con,
-            """select aging_bucket from reconciliation.kpi_exception_aging
-               where status = 'open' group by aging_bucket order by min(max_age_days)""",
-        )
-    ]
+    oldest: dict[str, int] = {}
+    for _, bucket, *_, max_age in rows:
+        oldest[bucket] = min(oldest.get(bucket, max_age), max_age)
+    buckets = sorted(oldest, key=oldest.get)
     counts = {(r[0], r[1]): r[2] for r in rows}
     return Section(
         "exception-aging",
