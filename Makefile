@@ -43,8 +43,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode compiled at install: this machine's environment sets PYTHONDONTWRITEBYTECODE, so
+# without it every process compiles Dagster, dlt and dbt again (measured: importing the
+# definitions 6.8 -> 3.8 s, dbt's start 3.3 -> 1.7 s).
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 manifest: $(MANIFEST)
