@@ -7,6 +7,8 @@ against a temporary warehouse while `make demo` uses `data/`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -60,3 +62,18 @@ def raw_dataset(system: str) -> str:
 def landing_path(settings: Settings, system: str) -> Path:
     """Where dlt loads one system before it is published into the warehouse in one transaction."""
     return settings.landing_dir / f"{system}.duckdb"
+
+
+@contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in the environment for the block, the previous ones restored after."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

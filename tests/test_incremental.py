@@ -23,12 +23,12 @@ COMPARED_SCHEMAS = ("staging", "intermediate", "canonical", "reconciliation")
 
 def dbt_build(warehouse: Path, *extra: str) -> None:
     """Seeds and models: the data tests say nothing about how a model was built."""
-    from pipelines.defs.transform.dbt import dbt_resource, dbt_vars
+    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource
     from pipelines.settings import Settings
 
-    with patched_environ({"Q2C_WAREHOUSE_PATH": str(warehouse)}):
-        args = ["build", "--exclude-resource-type", "test", "unit_test"]
-        args += ["--vars", dbt_vars(Settings.from_env()), *extra]
+    env = {"Q2C_WAREHOUSE_PATH": str(warehouse), **dbt_environ(Settings.from_env())}
+    with patched_environ(env):
+        args = ["build", "--exclude-resource-type", "test", "unit_test", *extra]
         dbt_resource().cli(args, raise_on_error=True).wait()
 
 

@@ -7,7 +7,6 @@ variables a real deployment sets.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.settings import patched_environ
 from simulator.api.server import SimulatorServer
 from simulator.firm import FirmParams, generate
 
@@ -49,20 +49,6 @@ def firm_as_of(firm: duckdb.DuckDBPyConnection) -> str | None:
     machine's date, and it moves with ``advance``."""
     row = firm.execute("select value from sim_meta where key = 'clock'").fetchone()
     return None if row is None else str(row[0])[:10]
-
-
-@contextmanager
-def patched_environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @contextmanager

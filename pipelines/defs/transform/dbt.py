@@ -3,18 +3,21 @@
 The manifest is built ahead of time (``make manifest`` runs ``dbt parse``), never at import.
 """
 
-import json
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.lib.translators import WarehouseDbtTranslator
-from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.settings import DBT_PROJECT_DIR, Settings, patched_environ
+
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -24,8 +27,25 @@ if not dbt_project.manifest_path.exists():
     )
 
 
-def dbt_vars(settings: Settings) -> str:
-    return json.dumps({"as_of_date": settings.as_of.isoformat()})
+def dbt_environ(settings: Settings) -> dict[str, str]:
+    """What a dbt process needs beside the profile: the as-of date, pinned for the build (dbt
+    reads it in macros/as_of.sql), so that every model judges on the day the run does."""
+    return {"Q2C_AS_OF_DATE": settings.as_of.isoformat()}
+
+
+def keep_partial_parse(invocation: DbtCliInvocation) -> None:
+    """The next build starts from this one's parse.
+
+    dagster-dbt copies target/partial_parse.msgpack into each build's own target folder; left
+    as `make manifest` wrote it, it never matches a run's profile (the warehouse path) and
+    every build re-parses the whole project first (about 4 s).
+    """
+    built = Path(invocation.project_dir, invocation.target_path, PARTIAL_PARSE)
+    if built.exists():
+        kept = DBT_PROJECT_DIR / "target" / PARTIAL_PARSE
+        staged = kept.with_name(f"{PARTIAL_PARSE}.{os.getpid()}.tmp")
+        shutil.copyfile(built, staged)
+        os.replace(staged, kept)
 
 
 @dbt_assets(
@@ -38,11 +58,14 @@ def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Ite
     # dbt runs as a subprocess; its profile resolves the warehouse path as Settings does.
     settings = Settings.from_env()
     # dbt's unit tests check the SQL, not the data: the test suite runs them, scheduled runs don't.
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars(settings)]
+    args = ["build", "--exclude-resource-type", "unit_test"]
     # Dagster reads dbt's events from stdout; the debug file log of every query and event cost
     # a sixth of dbt's CPU (measured), so the file keeps only warnings and errors.
     args += ["--log-level-file", "warn"]
-    yield from dbt.cli(args, context=context).stream()
+    with patched_environ(dbt_environ(settings)):  # dbt's process takes the environment now
+        invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
+    keep_partial_parse(invocation)
 
 
 def dbt_resource() -> DbtCliResource:
