@@ -9,9 +9,14 @@ import pyarrow as pa
 
 from pipelines.defs.ingest.erp.objects import TABLES as ERP_TABLES
 from pipelines.defs.ingest.psa.objects import RESOURCES as PSA_RESOURCES
-from pipelines.lib.contracts import convert_page
+from pipelines.lib.contracts import convert_page, parse_page
 
 TIME_ENTRIES = PSA_RESOURCES["time_entries"]
+
+
+def wire(*records: dict) -> list[dict]:
+    """Records as the extraction hands them over: written as JSON, read with parse_page."""
+    return parse_page(json.dumps(list(records)))
 
 
 def time_entry(id_: int | None, **overrides) -> dict:
@@ -37,7 +42,7 @@ def time_entry(id_: int | None, **overrides) -> dict:
 
 
 def test_clean_page_is_one_typed_table() -> None:
-    result = convert_page([time_entry(1), time_entry(2)], TIME_ENTRIES, "psa")
+    result = convert_page(wire(time_entry(1), time_entry(2)), TIME_ENTRIES, "psa")
     assert result.quarantined == []
     table = result.table
     assert table.num_rows == 2
@@ -49,14 +54,14 @@ def test_clean_page_is_one_typed_table() -> None:
 
 
 def test_each_broken_record_is_quarantined_with_its_reason() -> None:
-    page = [
+    page = wire(
         time_entry(1),
         time_entry(None),
         time_entry(3, hours="not-a-number"),
         time_entry(4, client={"id": 3, "name": "Northwind Ltd", "currency": "XXY"}),
         time_entry(5, hours=-2.0),
         time_entry(6),
-    ]
+    )
     result = convert_page(page, TIME_ENTRIES, "psa")
     assert result.table.column("id").to_pylist() == [1, 6]
     reasons = {q["record_id"]: q["reason"] for q in result.quarantined}
@@ -69,18 +74,39 @@ def test_each_broken_record_is_quarantined_with_its_reason() -> None:
         json.loads(row["payload"])
 
 
+def test_a_fraction_or_a_boolean_where_a_number_belongs_is_quarantined_not_truncated() -> None:
+    # Read into int64 or float64, these would load as user_id 9, hours 1.0 and rate 180.55.
+    page = wire(
+        time_entry(1, billable_rate=1234567.89),
+        time_entry(2, user={"id": 9.5, "name": "Ada Lovelace"}),
+        time_entry(3, hours=True),
+        time_entry(4, billable_rate=180.555),
+        time_entry(5, user={"id": 9.0, "name": "Ada Lovelace"}),
+    )
+    result = convert_page(page, TIME_ENTRIES, "psa")
+    assert result.table.column("id").to_pylist() == [1]
+    assert result.table.column("billable_rate").to_pylist() == [Decimal("1234567.89")]
+    reasons = {q["record_id"]: q["reason"] for q in result.quarantined}
+    assert reasons["2"].startswith("wrong type: user_id")
+    assert reasons["3"].startswith("wrong type: hours")
+    assert reasons["4"].startswith("wrong type: billable_rate")
+    assert reasons["5"].startswith("wrong type: user_id")
+    payload = json.loads(next(q for q in result.quarantined if q["record_id"] == "4")["payload"])
+    assert payload["billable_rate"] == 180.555  # the payload keeps the number as sent
+
+
 def test_rule_violations_on_a_well_typed_page_take_the_fast_path() -> None:
-    page = [time_entry(1), time_entry(2, hours=-1.0), time_entry(3)]
+    page = wire(time_entry(1), time_entry(2, hours=-1.0), time_entry(3))
     result = convert_page(page, TIME_ENTRIES, "psa")
     assert result.table.column("id").to_pylist() == [1, 3]
     assert [q["record_id"] for q in result.quarantined] == ["2"]
 
 
 def test_new_field_is_taken_in_as_text_and_reported() -> None:
-    page = [time_entry(1, drift_field={"a": 1}), time_entry(2)]
+    page = wire(time_entry(1, drift_field={"a": 1.5}), time_entry(2))
     result = convert_page(page, TIME_ENTRIES, "psa")
     assert result.new_fields == {"drift_field"}
-    assert result.table.column("drift_field").to_pylist() == ['{"a":1}', None]
+    assert result.table.column("drift_field").to_pylist() == ['{"a":1.5}', None]
 
 
 def test_netsuite_text_is_kept_and_checked() -> None:

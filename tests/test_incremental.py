@@ -8,6 +8,7 @@ same synced warehouse, so the only difference is how the incremental models were
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def dbt_build(warehouse: Path, *extra: str) -> None:
     from pipelines.defs.transform.dbt import dbt_environ, dbt_resource
     from pipelines.settings import Settings
 
-    env = {"Q2C_WAREHOUSE_PATH": str(warehouse), **dbt_environ(Settings.from_env())}
+    env = {"Q2C_WAREHOUSE_PATH": str(warehouse), **dbt_environ(Settings.from_env().as_of)}
     with patched_environ(env):
         args = ["build", "--exclude-resource-type", "test", "unit_test", *extra]
         dbt_resource().cli(args, raise_on_error=True).wait()
@@ -103,3 +104,50 @@ def test_incremental_build_after_a_day_equals_a_full_rebuild(tmp_path: Path) -> 
     assert set(models) <= {name.split(".")[1] for name in incremental}
     for name in full:
         assert incremental[name] == full[name], f"{name} differs after the incremental build"
+
+
+def test_builds_reuse_the_last_parse_and_a_new_day_reparses_only_what_uses_the_date(
+    tmp_path: Path,
+) -> None:
+    """Before a build dbt parses the project; a whole parse costs about 4 s. The as-of date
+    changes every day and the warehouse path with each deployment: neither may force a whole
+    parse. A new date re-parses only the models that use it."""
+    from datetime import timedelta
+
+    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource, keep_partial_parse
+
+    def parse(as_of) -> list[tuple[str, dict]]:
+        env = {"Q2C_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"), **dbt_environ(as_of)}
+        with patched_environ(env):
+            invocation = dbt_resource().cli(["parse", "--log-level", "debug"])
+            events = [
+                (e.raw_event["info"]["name"], e.raw_event["data"])
+                for e in invocation.stream_raw_events()
+            ]
+        assert invocation.is_successful()
+        keep_partial_parse(invocation)
+        return events
+
+    parse(AS_OF)  # whatever parsed last, in whichever environment, this parse is kept
+    same_day, next_day = parse(AS_OF), parse(AS_OF + timedelta(days=1))
+
+    for events in (same_day, next_day):
+        assert "UnableToPartialParse" not in [name for name, _ in events]
+    assert "PartialParsingSkipParsing" in [name for name, _ in same_day]
+    reparsed = {d["file_id"] for name, d in next_day if name == "PartialParsingFile"}
+    assert reparsed and reparsed <= files_using_the_as_of_date()
+
+
+def files_using_the_as_of_date() -> set[str]:
+    """dbt's ids of the models that call macro as_of_date, themselves or through a macro."""
+    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    callers = {"as_of_date"}
+    for macro_file in (project / "macros").rglob("*.sql"):
+        text = macro_file.read_text()
+        if "as_of_date()" in text:
+            callers |= set(re.findall(r"{%-?\s*macro\s+(\w+)", text))
+    return {
+        f"q2c://{path.relative_to(project).as_posix()}"
+        for path in (project / "models").rglob("*.sql")
+        if any(f"{name}(" in path.read_text() for name in callers)
+    }

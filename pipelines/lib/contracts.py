@@ -5,8 +5,10 @@ converted column-wise by Arrow (fast path); a record that breaks the contract (m
 key, wrong type, unknown currency, negative hours) is split off with its reason and its
 raw payload, so the rest of the page still loads and nothing is dropped silently.
 
-Money is never a float in the warehouse: JSON numbers are converted to decimals by
-Arrow's exact float-to-decimal cast, NetSuite's text numbers stay text until staging.
+Money is never a float: a page is parsed with every JSON number that has a fraction read
+as a Decimal (`parse_page`), so amounts reach Arrow exact, and Arrow refuses a fraction or a
+boolean where an integer or an amount belongs instead of truncating it (1.5 -> 1, true ->
+1.0). NetSuite's text numbers stay text until staging.
 """
 
 from __future__ import annotations
@@ -192,12 +194,14 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "json": pa.string(),
 }
 
-# What Arrow is given to read a JSON value of each kind, before the exact cast.
+# What Arrow is given to read a JSON value of each kind, before the exact cast. Numbers are
+# read as decimals: Arrow takes a Python int or Decimal there and refuses a float or a bool,
+# where int64 or float64 would truncate 1.5 to 1 or read true as 1.0 without a word.
 _WIRE_TYPES: dict[str, pa.DataType] = {
     "str": pa.string(),
-    "int": pa.int64(),
-    "decimal": pa.float64(),
-    "rate": pa.float64(),
+    "int": pa.decimal128(38, 0),
+    "decimal": pa.decimal128(38, 10),
+    "rate": pa.decimal128(38, 10),
     "bool": pa.bool_(),
     "date": pa.string(),
     "timestamp": pa.string(),
@@ -292,6 +296,23 @@ class RecordError(ValueError):
     """A record broke its contract; the message is the quarantine reason."""
 
 
+def parse_page(content: bytes | str) -> Any:
+    """An API response body as the contracts read it: numbers with a fraction as Decimal."""
+    return json.loads(content, parse_float=Decimal)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any) -> str:
+    """A wire value written back as compact JSON text, numbers as numbers (a json field, a
+    field the contract does not know, the payload of a quarantined record)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_number)
+
+
 def _dig(record: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = record
     for key in path:
@@ -327,7 +348,7 @@ def _check_value(value: Any, f: Field, text_wire: bool) -> Any:
                 raise TypeError
             return value
         if kind in ("decimal", "rate"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
                 raise TypeError
             number = Decimal(str(value))
             if number.as_tuple().exponent < -_ARROW_TYPES[kind].scale:
@@ -343,7 +364,7 @@ def _check_value(value: Any, f: Field, text_wire: bool) -> Any:
             _cast(pa.array([value]), kind)
             return value
         if kind == "json":
-            return json.dumps(value, sort_keys=True, separators=(",", ":"))
+            return to_json(value)
     except (TypeError, ValueError, ArithmeticError, pa.ArrowException):
         pass
     else:
@@ -399,11 +420,7 @@ def _wire_columns(records: Sequence[dict[str, Any]], contract: Contract) -> dict
         if f.kind == "json":
             values = (_dig(r, f.wire_path) for r in records)
             columns[f.name] = pa.array(
-                [
-                    None if v is None else json.dumps(v, sort_keys=True, separators=(",", ":"))
-                    for v in values
-                ],
-                pa.string(),
+                [None if v is None else to_json(v) for v in values], pa.string()
             )
         elif page is not None:
             columns[f.name] = _leaf(page, f.wire_path)
@@ -490,7 +507,7 @@ def quarantine_row(
         "resource": contract.resource,
         "record_id": None if None in key else "|".join(str(k) for k in key),
         "reason": reason,
-        "payload": json.dumps(record, sort_keys=True, default=str),
+        "payload": to_json(record),
     }
 
 
@@ -519,7 +536,7 @@ def convert_page(records: Sequence[dict[str, Any]], contract: Contract, source: 
 def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return to_json(value)
 
 
 def _with_new_fields(

@@ -6,7 +6,6 @@ retried, converted, quarantined and counted is decided here once.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
@@ -22,7 +21,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Response
 
-from pipelines.lib.contracts import Contract, convert_page
+from pipelines.lib.contracts import Contract, convert_page, parse_page
 
 QUARANTINE_TABLE = "quarantine"
 
@@ -115,7 +114,7 @@ def _parse_once(response: Response) -> None:
     def body(**options: Any) -> Any:
         if not parsed:
             try:
-                parsed.append(json.loads(response.content))
+                parsed.append(parse_page(response.content))
             except ValueError:
                 return fallback(**options)  # requests' own error for a body that is not JSON
         return parsed[0]

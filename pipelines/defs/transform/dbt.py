@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ if not dbt_project.manifest_path.exists():
     )
 
 
-def dbt_environ(settings: Settings) -> dict[str, str]:
+def dbt_environ(as_of: date) -> dict[str, str]:
     """What a dbt process needs beside the profile: the as-of date, pinned for the build (dbt
     reads it in macros/as_of.sql), so that every model judges on the day the run does."""
-    return {"Q2C_AS_OF_DATE": settings.as_of.isoformat()}
+    return {"Q2C_AS_OF_DATE": as_of.isoformat()}
 
 
 def keep_partial_parse(invocation: DbtCliInvocation) -> None:
@@ -62,7 +63,7 @@ def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Ite
     # Dagster reads dbt's events from stdout; the debug file log of every query and event cost
     # a sixth of dbt's CPU (measured), so the file keeps only warnings and errors.
     args += ["--log-level-file", "warn"]
-    with patched_environ(dbt_environ(settings)):  # dbt's process takes the environment now
+    with patched_environ(dbt_environ(settings.as_of)):  # dbt's process takes the environment now
         invocation = dbt.cli(args, context=context)
     yield from invocation.stream()
     keep_partial_parse(invocation)
