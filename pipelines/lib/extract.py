@@ -6,6 +6,9 @@ retried, converted, quarantined and counted is decided here once.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import queue
 import threading
 import time
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import requests
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
@@ -230,3 +234,13 @@ def modified_since(cursor: str, lookback_seconds: int) -> dlt.sources.incrementa
         lag=lookback_seconds,
         on_cursor_value_missing="include",
     )
+
+
+def release_memory() -> None:
+    """Hand a finished sync's memory back to the system. The run's process lives on through
+    dbt (its own process, beside this one) and the checks; the parsed pages, Arrow buffers
+    and dlt's working sets it freed would otherwise stay reserved by the allocators."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: it keeps what it keeps
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

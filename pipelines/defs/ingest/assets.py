@@ -22,7 +22,7 @@ from pipelines.defs.ingest.crm.source import crm
 from pipelines.defs.ingest.deletions import flag_deletes
 from pipelines.defs.ingest.erp.source import erp
 from pipelines.defs.ingest.psa.source import psa
-from pipelines.lib.extract import ExtractStats
+from pipelines.lib.extract import ExtractStats, release_memory
 from pipelines.lib.translators import RawTranslator
 from pipelines.lib.warehouse import DUCKDB_MEMORY_LIMIT, publish_dataset
 from pipelines.settings import Settings, landing_path, raw_dataset
@@ -109,6 +109,8 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
                     **run_figures,
                 },
             )
+        del results
+        release_memory()
 
     return _extract
 
