@@ -5,13 +5,14 @@ kept as history; Data Docs open with no network."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from dagster import AssetKey, DagsterEventType
 
 from pipelines.defs.quality.checks import CHECKPOINTS, GATES, failed_on_a_gate
-from pipelines.defs.quality.history import failed_blocking_gates, gate_outcomes
+from pipelines.defs.quality.history import GateOutcome, failed_blocking_gates, gate_outcomes
 from pipelines.lib.gx_checks import thresholds
 from pipelines.lib.simulated import patched_environ
 from pipelines.settings import Settings
@@ -133,7 +134,17 @@ def test_validation_history_is_kept_in_the_warehouse(built_warehouse: BuiltWareh
         outcomes = failed_blocking_gates(Settings.from_env())
     assert {o.checkpoint for o in outcomes} == GATE_NAMES
     summary = next(o for o in outcomes if o.checkpoint == "unbilled_approved_time").summary()
-    assert re.match(r"unbilled_approved_time: \d+ rows?, USD [\d,]+\.\d\d$", summary)
+    assert re.match(
+        r"unbilled_approved_time: \d+ records?( \(\d+ rows?\))?, USD [\d,]+\.\d\d$", summary
+    )
+
+
+def test_a_gate_summary_counts_records_and_says_when_rows_differ() -> None:
+    at = datetime(2026, 11, 25, tzinfo=UTC)
+    drift = GateOutcome("reporting_drift", False, 6, 5, "USD", Decimal("321140.02"), at)
+    one = GateOutcome("missing_tax_codes", False, 1, 1, "USD", Decimal("59292.95"), at)
+    assert drift.summary() == "reporting_drift: 5 records (6 rows), USD 321,140.02"
+    assert one.summary() == "missing_tax_codes: 1 record, USD 59,292.95"
 
 
 def test_a_warehouse_never_validated_has_every_gate_failed(tmp_path) -> None:

@@ -24,21 +24,29 @@ class GateOutcome:
     checkpoint: str
     passed: bool
     offending_rows: int | None = None
+    offending_record_ids: int | None = None
     reporting_currency: str | None = None
     amount_reporting: Decimal | None = None
     checked_at: datetime | None = None
     run_id: str | None = None
 
     def summary(self) -> str:
-        """One line, e.g. ``unbilled_approved_time: 185 rows, USD 12,345.67``."""
+        """One line, e.g. ``reporting_drift: 5 records (6 rows), USD 12,345.67``: the source
+        records to fix, and the gate's rows where one record offends in more than one way."""
         if self.checked_at is None:
             return f"{self.checkpoint}: never validated against this warehouse"
         verdict = "" if not self.passed else " (passed)"
-        rows = "1 row" if self.offending_rows == 1 else f"{self.offending_rows} rows"
+        records = _count(self.offending_record_ids, "record")
+        if self.offending_rows != self.offending_record_ids:
+            records += f" ({_count(self.offending_rows, 'row')})"
         return (
-            f"{self.checkpoint}: {rows}, "
+            f"{self.checkpoint}: {records}, "
             f"{self.reporting_currency} {self.amount_reporting:,.2f}{verdict}"
         )
+
+
+def _count(n: int | None, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def gate_outcomes(settings: Settings) -> list[GateOutcome]:
@@ -47,7 +55,8 @@ def gate_outcomes(settings: Settings) -> list[GateOutcome]:
     if settings.warehouse_path.exists():
         with connect(settings.warehouse_path) as con, contextlib.suppress(duckdb.CatalogException):
             rows = con.execute(
-                f"""select checkpoint, passed, offending_rows, reporting_currency,
+                f"""select checkpoint, passed, offending_rows, offending_record_ids,
+                           reporting_currency,
                            offending_amount_reporting, checked_at, run_id
                     from {HISTORY_TABLE}
                     qualify row_number() over (
