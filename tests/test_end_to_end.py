@@ -22,6 +22,15 @@ def test_every_asset_and_check_ran(built_warehouse: BuiltWarehouse) -> None:
         assert key in materialized, key
 
 
+def test_a_build_leaves_no_folder_behind(built_warehouse: BuiltWarehouse) -> None:
+    """dagster-dbt gives each build its own folder under target/ (about 12 MB): a build that
+    succeeded removes its own, or a scheduled refresh piles up gigabytes a year."""
+    from pipelines.settings import DBT_PROJECT_DIR
+
+    run = built_warehouse.result.run_id[:7]  # dagster-dbt names the folder <step>-<run>-<id>
+    assert [p.name for p in (DBT_PROJECT_DIR / "target").iterdir() if run in p.name] == []
+
+
 def test_raw_tables_hold_every_source_record(built_warehouse: BuiltWarehouse) -> None:
     pairs = {
         "raw_crm.opportunities": "sf_opportunity",

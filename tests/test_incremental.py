@@ -24,13 +24,13 @@ COMPARED_SCHEMAS = ("staging", "intermediate", "canonical", "reconciliation")
 
 def dbt_build(warehouse: Path, *extra: str) -> None:
     """Seeds and models: the data tests say nothing about how a model was built."""
-    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource
+    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource, finish_build
     from pipelines.settings import Settings
 
     env = {"Q2C_WAREHOUSE_PATH": str(warehouse), **dbt_environ(Settings.from_env().as_of)}
     with patched_environ(env):
         args = ["build", "--exclude-resource-type", "test", "unit_test", *extra]
-        dbt_resource().cli(args, raise_on_error=True).wait()
+        finish_build(dbt_resource().cli(args, raise_on_error=True).wait())
 
 
 def incremental_models() -> list[str]:
@@ -114,7 +114,7 @@ def test_builds_reuse_the_last_parse_and_a_new_day_reparses_only_what_uses_the_d
     parse. A new date re-parses only the models that use it."""
     from datetime import timedelta
 
-    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource, keep_partial_parse
+    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource, finish_build
 
     def parse(as_of) -> list[tuple[str, dict]]:
         env = {"Q2C_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"), **dbt_environ(as_of)}
@@ -125,7 +125,8 @@ def test_builds_reuse_the_last_parse_and_a_new_day_reparses_only_what_uses_the_d
                 for e in invocation.stream_raw_events()
             ]
         assert invocation.is_successful()
-        keep_partial_parse(invocation)
+        finish_build(invocation)
+        assert not Path(invocation.project_dir, invocation.target_path).exists()
         return events
 
     parse(AS_OF)  # whatever parsed last, in whichever environment, this parse is kept

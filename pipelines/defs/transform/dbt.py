@@ -34,19 +34,26 @@ def dbt_environ(as_of: date) -> dict[str, str]:
     return {"Q2C_AS_OF_DATE": as_of.isoformat()}
 
 
-def keep_partial_parse(invocation: DbtCliInvocation) -> None:
-    """The next build starts from this one's parse.
+def finish_build(invocation: DbtCliInvocation) -> None:
+    """After a successful dbt command: its parse is kept for the next, its folder removed.
 
-    dagster-dbt copies target/partial_parse.msgpack into each build's own target folder; left
-    as `make manifest` wrote it, it never matches a run's profile (the warehouse path) and
-    every build re-parses the whole project first (about 4 s).
+    dagster-dbt gives every command its own folder under target/ (about 12 MB of compiled
+    SQL and artifacts at a time: a refresh every four hours would pile up gigabytes a
+    year); Dagster already holds the command's events. A failed command keeps its folder,
+    and its dbt.log, for the diagnosis.
+
+    dagster-dbt copies target/partial_parse.msgpack into each command's folder; left as
+    `make manifest` wrote it, it never matches a run's profile (the warehouse path), and
+    every build re-parsed the whole project first (about 4 s).
     """
-    built = Path(invocation.project_dir, invocation.target_path, PARTIAL_PARSE)
+    folder = Path(invocation.project_dir, invocation.target_path)
+    built = folder / PARTIAL_PARSE
     if built.exists():
         kept = DBT_PROJECT_DIR / "target" / PARTIAL_PARSE
         staged = kept.with_name(f"{PARTIAL_PARSE}.{os.getpid()}.tmp")
         shutil.copyfile(built, staged)
         os.replace(staged, kept)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @dbt_assets(
@@ -66,7 +73,7 @@ def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Ite
     with patched_environ(dbt_environ(settings.as_of)):  # dbt's process takes the environment now
         invocation = dbt.cli(args, context=context)
     yield from invocation.stream()
-    keep_partial_parse(invocation)
+    finish_build(invocation)
 
 
 def dbt_resource() -> DbtCliResource:
