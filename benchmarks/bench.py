@@ -59,6 +59,10 @@ EXTRACT_VS_FLOOR = 3.0
 INCREMENTAL_SHARE = 0.20
 
 
+class BenchFailed(Exception):
+    """A step of the bench failed; the message says which and where its log is."""
+
+
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -111,7 +115,7 @@ class Server:
                 return self
             except requests.ConnectionError:
                 time.sleep(0.2)
-        raise RuntimeError("the simulator did not start within 60 s")
+        raise BenchFailed("the simulator did not start within 60 s")
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
@@ -310,7 +314,13 @@ def pipeline(scale: str, env: dict[str, str], period: str | None, label: str) ->
     command = [sys.executable, "-m", "benchmarks.stages", *([period] if period else [])]
     measured = run(command, env, str(ROOT))
     if measured.returncode:
-        raise RuntimeError(f"{scale}: the {label} run failed (its log: data/logs/last_run.log)")
+        # the run's data folder goes with the bench's temporary folder: its log is kept
+        log = Path(env["Q2C_DATA_DIR"]) / "logs" / "last_run.log"
+        kept = ROOT / "data" / "bench" / f"{scale}-{label.replace(' ', '-')}.log"
+        if log.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, kept)
+        raise BenchFailed(f"{scale}: the {label} run failed; its log: {kept}")
     figures_ = split(measured)
     for stage, values in figures_["stages"].items():
         shown = {k: v for k, v in values.items() if k != "steps"}
@@ -364,7 +374,7 @@ def bench_scale(scale: str, work: Path, port: int) -> dict[str, Any]:
         str(ROOT),
     )
     if generated.returncode:
-        raise RuntimeError(f"generate {scale} failed")
+        raise BenchFailed(f"generate {scale} failed")
     con = duckdb.connect(str(firm), read_only=True)
     result["firm_rows"] = {
         t: con.execute(f"select count(*) from {t}").fetchone()[0]
@@ -644,7 +654,10 @@ def main() -> None:
     }
     for scale in args.scales:
         with tempfile.TemporaryDirectory(prefix=f"q2c-bench-{scale}-") as work:
-            results["scales"].append(bench_scale(scale, Path(work), args.port))
+            try:
+                results["scales"].append(bench_scale(scale, Path(work), args.port))
+            except BenchFailed as exc:
+                sys.exit(f"q2c bench: {exc}")
     results["machine"]["load_after"] = load_average()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -57,4 +57,10 @@ def main(period: str | None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1] if len(sys.argv) > 1 else None)))
+    from pipelines.cli import CliError
+
+    try:
+        figures = main(sys.argv[1] if len(sys.argv) > 1 else None)
+    except CliError as exc:
+        sys.exit(f"the run failed: {exc}")
+    print(json.dumps(figures))
