@@ -9,13 +9,19 @@ from pathlib import Path
 import pytest
 from dagster import (
     AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetKey,
     Backoff,
     DagsterInstance,
+    Definitions,
+    MaterializeResult,
     RunRequest,
     SkipReason,
+    asset,
     build_schedule_context,
     build_sensor_context,
+    define_asset_job,
 )
 from dagster._core.definitions.dependency import NodeHandle
 from dagster._utils.schedules import cron_string_iterator
@@ -200,3 +206,32 @@ def test_the_instance_queues_runs_one_at_a_time_and_retries_only_crashed_runs(
         assert instance.telemetry_enabled is False
         assert instance.root_directory == str(tmp_path / "dagster")
     assert (tmp_path / "dagster" / "history").is_dir()
+
+
+def test_terminal_progress_is_a_line_per_step_and_per_check_that_did_not_pass(capsys) -> None:
+    """`q2c run` and `make demo` print through this logger: 450 passing checks must not bury
+    the one that failed."""
+    from pipelines.lib.progress import progress_logger
+
+    checks = [AssetCheckSpec(name, asset="ledger") for name in ("balanced", "dated", "signed")]
+
+    @asset(check_specs=checks)
+    def ledger() -> MaterializeResult:
+        return MaterializeResult(
+            check_results=[
+                AssetCheckResult(check_name="balanced", passed=True),
+                AssetCheckResult(check_name="dated", passed=True),
+                AssetCheckResult(check_name="signed", passed=False),
+            ]
+        )
+
+    job = Definitions(assets=[ledger], jobs=[define_asset_job("j")]).resolve_job_def("j")
+    job = job.with_logger_defs({"progress": progress_logger})
+    job.execute_in_process(run_config={"loggers": {"progress": {}}})
+
+    lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert lines == [
+        "ledger started",
+        "ledger:signed did not pass",
+        "ledger done (2 checks passed)",
+    ]

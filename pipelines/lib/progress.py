@@ -1,42 +1,50 @@
-"""A Dagster logger that prints one short line per step, for people at a terminal."""
+"""A Dagster logger for people at a terminal: a line when a step starts and when it ends,
+with the number of its checks that passed, and a line for each check that did not pass."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import time
+from collections import Counter
 
 from dagster import InitLoggerContext, logger
 
-_SHOWN = {
-    "STEP_START": "started",
-    "STEP_SUCCESS": "done",
-    "STEP_FAILURE": "FAILED",
-    "ASSET_CHECK_EVALUATION": "check",
-}
+_ENDED = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
 
 
 class _ProgressHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.started = time.monotonic()
+        self.passed: Counter[str] = Counter()
+
+    def say(self, line: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"  [{elapsed:6.1f}s] {line}", file=sys.stderr, flush=True)
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
-        if event is None or event.event_type_value not in _SHOWN:
+        if event is None:
             return
-        what = _SHOWN[event.event_type_value]
-        name = event.step_key or ""
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+        kind, step = event.event_type_value, event.step_key or ""
+        if kind == "STEP_START":
+            self.say(f"{step} started")
+        elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            what = "passed" if evaluation.passed else "did not pass"
-        elapsed = time.monotonic() - self.started
-        print(f"  [{elapsed:6.1f}s] {name} {what}", file=sys.stderr, flush=True)
+            if evaluation.passed:
+                self.passed[step] += 1
+            else:
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                self.say(f"{name} did not pass")
+        elif kind in _ENDED:
+            passed = self.passed.pop(step, 0)
+            checks = f" ({passed} check{'s' if passed != 1 else ''} passed)" if passed else ""
+            self.say(f"{step} {_ENDED[kind]}{checks}")
 
 
-@logger(description="One line per step and check, with elapsed seconds.")
+@logger(description="A line per step (with its checks passed) and per check that did not pass.")
 def progress_logger(init_context: InitLoggerContext) -> logging.Logger:
     log = logging.getLogger("q2c.progress")
     log.setLevel(logging.DEBUG)
