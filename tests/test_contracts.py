@@ -6,10 +6,12 @@ import json
 from decimal import Decimal
 
 import pyarrow as pa
+import pytest
 
 from pipelines.defs.ingest.erp.objects import TABLES as ERP_TABLES
 from pipelines.defs.ingest.psa.objects import RESOURCES as PSA_RESOURCES
-from pipelines.lib.contracts import convert_page, parse_page
+from pipelines.lib import contracts
+from pipelines.lib.contracts import PageResult, convert_page, parse_page
 
 TIME_ENTRIES = PSA_RESOURCES["time_entries"]
 
@@ -81,7 +83,6 @@ def test_a_fraction_or_a_boolean_where_a_number_belongs_is_quarantined_not_trunc
         time_entry(2, user={"id": 9.5, "name": "Ada Lovelace"}),
         time_entry(3, hours=True),
         time_entry(4, billable_rate=180.555),
-        time_entry(5, user={"id": 9.0, "name": "Ada Lovelace"}),
     )
     result = convert_page(page, TIME_ENTRIES, "psa")
     assert result.table.column("id").to_pylist() == [1]
@@ -90,14 +91,48 @@ def test_a_fraction_or_a_boolean_where_a_number_belongs_is_quarantined_not_trunc
     assert reasons["2"].startswith("wrong type: user_id")
     assert reasons["3"].startswith("wrong type: hours")
     assert reasons["4"].startswith("wrong type: billable_rate")
-    assert reasons["5"].startswith("wrong type: user_id")
     payload = json.loads(next(q for q in result.quarantined if q["record_id"] == "4")["payload"])
     assert payload["billable_rate"] == 180.555  # the payload keeps the number as sent
 
 
-def test_rule_violations_on_a_well_typed_page_take_the_fast_path() -> None:
+def page_converted_whole(monkeypatch: pytest.MonkeyPatch, page: list[dict]) -> PageResult:
+    """``page`` converted by the fast path, which must not fall back record by record."""
+
+    def fall_back(*args: object) -> PageResult:
+        raise AssertionError("the page fell back to the record-by-record conversion")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(contracts, "_slow_page", fall_back)
+        return convert_page(page, TIME_ENTRIES, "psa")
+
+
+def test_a_record_loads_alike_whether_its_page_is_converted_whole_or_record_by_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An id sent as 9.0 and a rate as 180.550 lose nothing: both paths load them as 9 and
+    180.55 (a page with one bad record is converted record by record)."""
+
+    def page(*more: dict) -> list[dict]:
+        records = wire(time_entry(1), time_entry(2), *more)
+        records[1]["user"]["id"] = Decimal("9.0")
+        records[1]["billable_rate"] = Decimal("180.550")
+        return records
+
+    whole = page_converted_whole(monkeypatch, page())
+    by_record = convert_page(page(time_entry(3, hours=True)), TIME_ENTRIES, "psa")
+    assert [q["record_id"] for q in by_record.quarantined] == ["3"]
+    for result in (whole, by_record):
+        assert result.table.column("id").to_pylist() == [1, 2]
+        assert result.table.column("user_id").to_pylist() == [9, 9]
+        assert result.table.column("billable_rate")[1].as_py() == Decimal("180.55")
+    assert whole.table.equals(by_record.table)
+
+
+def test_rule_violations_on_a_well_typed_page_take_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     page = wire(time_entry(1), time_entry(2, hours=-1.0), time_entry(3))
-    result = convert_page(page, TIME_ENTRIES, "psa")
+    result = page_converted_whole(monkeypatch, page)
     assert result.table.column("id").to_pylist() == [1, 3]
     assert [q["record_id"] for q in result.quarantined] == ["2"]
 
