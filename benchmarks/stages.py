@@ -16,9 +16,9 @@ import json
 import sys
 from typing import Any
 
-
-def _value(metadata: dict, key: str) -> Any:
-    return metadata[key].value if key in metadata else None
+# The figures a step's materializations carry (the extractions'); api_requests is the whole
+# sync's, repeated on each resource.
+_SUMMED = {"records_extracted": "records", "quarantined": "quarantined"}
 
 
 def main(period: str | None) -> dict[str, Any]:
@@ -26,34 +26,32 @@ def main(period: str | None) -> dict[str, Any]:
 
     from pipelines.cli import materialize_all
 
-    materialize_all(period)
+    run_id = materialize_all(period)
     steps: dict[str, dict[str, Any]] = {}
     with DagsterInstance.get() as instance:
-        (run,) = instance.get_runs(limit=1)
-        for entry in instance.all_logs(run.run_id):
+        for entry in instance.all_logs(run_id):
             event = entry.dagster_event
             if event is None or event.step_key is None:
                 continue
-            step = steps.setdefault(event.step_key, {"records": 0, "quarantined": 0})
+            step = steps.setdefault(event.step_key, {})
             kind = event.event_type
             if kind == DagsterEventType.STEP_START:
                 step["start"] = entry.timestamp
             elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
                 step["end"] = entry.timestamp
-                step["status"] = kind.value
             elif kind == DagsterEventType.ASSET_MATERIALIZATION:
                 metadata = event.step_materialization_data.materialization.metadata
-                step["materializations"] = step.get("materializations", 0) + 1
-                step["records"] += _value(metadata, "records_extracted") or 0
-                step["quarantined"] += _value(metadata, "quarantined") or 0
-                requests = _value(metadata, "api_requests")
-                if requests is not None:
-                    step["api_requests"] = requests
+                for key, figure in _SUMMED.items():
+                    if key in metadata:
+                        step[figure] = step.get(figure, 0) + metadata[key].value
+                if "api_requests" in metadata:
+                    step["api_requests"] = metadata["api_requests"].value
             elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
-                passed = event.event_specific_data.passed
                 step["checks"] = step.get("checks", 0) + 1
-                step["checks_passed"] = step.get("checks_passed", 0) + int(passed)
-    return {"run_id": run.run_id, "steps": steps}
+                step["checks_passed"] = step.get("checks_passed", 0) + int(
+                    event.event_specific_data.passed
+                )
+    return {"run_id": run_id, "steps": steps}
 
 
 if __name__ == "__main__":

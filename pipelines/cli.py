@@ -47,9 +47,9 @@ def _prepare_environment() -> None:
     os.chdir(PROJECT_ROOT)
 
 
-def materialize_all(period: str | None = None) -> None:
+def materialize_all(period: str | None = None) -> str:
     """Run the refresh job (or, for a period ``YYYY-MM``, the month-end close) in this process
-    on the project's Dagster instance."""
+    on the project's Dagster instance; return the run's id."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
@@ -85,6 +85,7 @@ def materialize_all(period: str | None = None) -> None:
             reason = first[-1] if first else "unknown error"
             raise CliError(f"step {event.step_key} failed: {reason}")
         raise CliError("the run did not succeed; see the Dagster UI (make ui) for details")
+    return result.run_id
 
 
 def _progress_logger():

@@ -78,15 +78,25 @@ class Suite:
     blocking: bool = False
 
 
-def thresholds(checkpoint: str) -> dict[str, Decimal | int]:
-    """The suite parameters of ``checkpoint``: thresholds.yml, overridden by the environment."""
+def configured_thresholds() -> dict[str, dict[str, Any]]:
+    """thresholds.yml as written: each gate's parameters and their values."""
     try:
-        configured = yaml.safe_load(THRESHOLDS_FILE.read_text(encoding="utf-8")) or {}
+        return yaml.safe_load(THRESHOLDS_FILE.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ValidationError(f"cannot read gate thresholds from {THRESHOLDS_FILE}: {exc}") from exc
+
+
+def threshold_variable(checkpoint: str, name: str) -> str:
+    """The environment variable that overrides one threshold, e.g.
+    Q2C_GATE_UNBILLED_APPROVED_TIME_MAX_ROWS."""
+    return f"Q2C_GATE_{checkpoint}_{name}".upper()
+
+
+def thresholds(checkpoint: str) -> dict[str, Decimal | int]:
+    """The suite parameters of ``checkpoint``: thresholds.yml, overridden by the environment."""
     values = {}
-    for name, value in (configured.get(checkpoint) or {}).items():
-        override = os.environ.get(f"Q2C_GATE_{checkpoint}_{name}".upper())
+    for name, value in (configured_thresholds().get(checkpoint) or {}).items():
+        override = os.environ.get(threshold_variable(checkpoint, name))
         raw = str(value if override is None else override).strip()
         try:
             values[name] = int(raw) if name == "max_rows" else Decimal(raw)
