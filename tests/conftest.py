@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.lib.simulated import patched_environ, simulated_sources
 from simulator.firm import FirmParams
-from tests.support import BuiltWarehouse, run_refresh_job
+from tests.support import BuiltWarehouse, dbt_folders, run_refresh_job
 
 AS_OF = date(2026, 11, 25)
 
@@ -24,8 +24,9 @@ def _build(
     data_dir = tmp_path_factory.mktemp(name)
     firm = data_dir / "simulator" / "firm.duckdb"
     with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
+        before = dbt_folders()
         result = run_refresh_job()
-        yield BuiltWarehouse(data_dir, data_dir / "warehouse.duckdb", sim, result)
+        yield BuiltWarehouse(data_dir, data_dir / "warehouse.duckdb", sim, result, before)
 
 
 @pytest.fixture(scope="session")

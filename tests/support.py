@@ -17,6 +17,8 @@ class BuiltWarehouse:
     warehouse: Path
     sim: SimulatedSources
     result: object
+    dbt_folders_before: frozenset[str] = frozenset()
+    """The folders under dbt's target/ before the build (builds must leave none behind)."""
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.warehouse), read_only=True)
@@ -102,3 +104,10 @@ def raw_snapshot(warehouse: Path, live_only: bool = False) -> dict[str, list[tup
         return snapshot
     finally:
         con.close()
+
+
+def dbt_folders() -> frozenset[str]:
+    """The folders under the dbt project's target/ (dagster-dbt gives each command one)."""
+    from pipelines.defs.transform.dbt import dbt_project
+
+    return frozenset(p.name for p in dbt_project.manifest_path.parent.iterdir() if p.is_dir())

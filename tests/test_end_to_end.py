@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from tests.support import BuiltWarehouse, failed_steps
+from tests.support import BuiltWarehouse, dbt_folders, failed_steps
 
 
 def test_every_asset_and_check_ran(built_warehouse: BuiltWarehouse) -> None:
@@ -25,10 +25,7 @@ def test_every_asset_and_check_ran(built_warehouse: BuiltWarehouse) -> None:
 def test_a_build_leaves_no_folder_behind(built_warehouse: BuiltWarehouse) -> None:
     """dagster-dbt gives each build its own folder under target/ (about 12 MB): a build that
     succeeded removes its own, or a scheduled refresh piles up gigabytes a year."""
-    from pipelines.settings import DBT_PROJECT_DIR
-
-    run = built_warehouse.result.run_id[:7]  # dagster-dbt names the folder <step>-<run>-<id>
-    assert [p.name for p in (DBT_PROJECT_DIR / "target").iterdir() if run in p.name] == []
+    assert dbt_folders() <= built_warehouse.dbt_folders_before
 
 
 def test_raw_tables_hold_every_source_record(built_warehouse: BuiltWarehouse) -> None:

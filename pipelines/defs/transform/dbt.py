@@ -49,7 +49,7 @@ def finish_build(invocation: DbtCliInvocation) -> None:
     folder = Path(invocation.project_dir, invocation.target_path)
     built = folder / PARTIAL_PARSE
     if built.exists():
-        kept = DBT_PROJECT_DIR / "target" / PARTIAL_PARSE
+        kept = dbt_project.manifest_path.with_name(PARTIAL_PARSE)
         staged = kept.with_name(f"{PARTIAL_PARSE}.{os.getpid()}.tmp")
         shutil.copyfile(built, staged)
         os.replace(staged, kept)
