@@ -24,7 +24,7 @@ test: env $(MANIFEST)  ## The test suite (real DuckDB, dlt, dbt, GX and Dagster 
 	$(BIN)/pytest
 
 ui: env $(MANIFEST)  ## Dagster UI and daemon on http://127.0.0.1:3000, schedules running
-	$(BIN)/q2c ui
+	$(BIN)/q2c demo-ui
 
 run: env $(MANIFEST)  ## Materialize everything against the configured sources
 	$(BIN)/q2c run

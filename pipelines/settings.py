@@ -1,13 +1,16 @@
-"""Where q2c reads and writes, decided in one place.
+"""Where q2c reads and writes, and the day it judges on: one value, resolved once.
 
-Every path can be moved with an environment variable, so tests and benchmarks run
-against a temporary warehouse while `make demo` uses `data/`.
+``Settings`` is that value. The ``q2c`` command resolves it from the environment
+(``Settings.from_env``) and hands it to the run as the ``settings`` resource's run config
+(``pipelines/defs/resources.py``); assets, checks, sources and dbt receive it from the resource
+and never read the environment themselves. So a run's paths and as-of date are in its run
+config for anyone to see, and two runs in one process can judge on two different days.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -16,9 +19,35 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 SYSTEMS = ("crm", "psa", "erp")
 """The three source systems, in lineage order. Dataset of each: ``raw_<system>``."""
+SYSTEM_NAMES = {"crm": "Salesforce", "psa": "Harvest", "erp": "NetSuite"}
+
+SETTINGS_KEY = "settings"
+"""The resource key of the run's settings (``pipelines/defs/resources.py``)."""
+
+DATA_DIR_VAR = "Q2C_DATA_DIR"
+WAREHOUSE_PATH_VAR = "Q2C_WAREHOUSE_PATH"
+ANALYTICS_PATH_VAR = "Q2C_ANALYTICS_PATH"
+AS_OF_VAR = "Q2C_AS_OF_DATE"
+
+
+class SettingsError(ValueError):
+    """A setting has a value q2c cannot use; the message names the setting."""
+
+
+def parse_as_of(text: str, setting: str = AS_OF_VAR) -> date | None:
+    """``YYYY-MM-DD`` as a date, ``""`` as None (the day the run starts), anything else an
+    error naming ``setting``."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{setting}={text!r} is not a date: use YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
@@ -26,33 +55,61 @@ class Settings:
     data_dir: Path
     warehouse_path: Path
     analytics_path: Path
-    reports_dir: Path
-    landing_dir: Path
-    dlt_pipelines_dir: Path
     as_of: date
 
     @classmethod
-    def from_env(cls) -> Settings:
-        data_dir = Path(os.environ.get("Q2C_DATA_DIR", PROJECT_ROOT / "data")).resolve()
-        warehouse = Path(os.environ.get("Q2C_WAREHOUSE_PATH", data_dir / "warehouse.duckdb"))
-        as_of_text = os.environ.get("Q2C_AS_OF_DATE", "").strip()
-        try:
-            as_of = date.fromisoformat(as_of_text) if as_of_text else date.today()
-        except ValueError as exc:
-            raise ValueError(
-                f"Q2C_AS_OF_DATE={as_of_text!r} is not a date: use YYYY-MM-DD"
-            ) from exc
+    def resolve(
+        cls,
+        data_dir: str | Path | None = None,
+        warehouse_path: str | Path | None = None,
+        analytics_path: str | Path | None = None,
+        as_of: str | date | None = None,
+    ) -> Settings:
+        """Absolute paths (the warehouse and the analysts' copy default to files in the data
+        folder) and the as-of date (default: today)."""
+        folder = Path(data_dir or DEFAULT_DATA_DIR).resolve()
+        if isinstance(as_of, str):
+            as_of = parse_as_of(as_of)
         return cls(
-            data_dir=data_dir,
-            warehouse_path=warehouse.resolve(),
-            analytics_path=Path(
-                os.environ.get("Q2C_ANALYTICS_PATH", data_dir / "analytics.duckdb")
-            ).resolve(),
-            reports_dir=data_dir / "reports",
-            landing_dir=data_dir / "landing",
-            dlt_pipelines_dir=data_dir / "dlt",
-            as_of=as_of,
+            data_dir=folder,
+            warehouse_path=Path(warehouse_path or folder / "warehouse.duckdb").resolve(),
+            analytics_path=Path(analytics_path or folder / "analytics.duckdb").resolve(),
+            as_of=as_of or date.today(),
         )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """The settings the environment gives (``Q2C_DATA_DIR``, ``Q2C_WAREHOUSE_PATH``,
+        ``Q2C_ANALYTICS_PATH``, ``Q2C_AS_OF_DATE``). Only the ``q2c`` command and the
+        resource's defaults read them."""
+        return cls.resolve(
+            data_dir=environ.get(DATA_DIR_VAR) or None,
+            warehouse_path=environ.get(WAREHOUSE_PATH_VAR) or None,
+            analytics_path=environ.get(ANALYTICS_PATH_VAR) or None,
+            as_of=parse_as_of(environ.get(AS_OF_VAR, "")),
+        )
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        return self.data_dir / "dlt"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target folder for this data folder's builds: the parse kept between builds
+        (a profile, so a warehouse, of its own), the last build's artifacts and dbt.log."""
+        return self.data_dir / "dbt"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
 
 
 def raw_dataset(system: str) -> str:
@@ -65,7 +122,7 @@ def landing_path(settings: Settings, system: str) -> Path:
 
 
 @contextmanager
-def patched_environ(values: dict[str, str]) -> Iterator[None]:
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
     """``values`` set in the environment for the block, the previous ones restored after."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)

@@ -10,8 +10,9 @@ from datetime import date
 
 import pytest
 
-from pipelines.lib.simulated import patched_environ, simulated_sources
+from pipelines.settings import patched_environ
 from simulator.firm import FirmParams
+from simulator.harness import simulated_sources
 from tests.support import BuiltWarehouse, dbt_folders, run_refresh_job
 
 AS_OF = date(2026, 11, 25)

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.defs.quality.checks import failed_on_a_gate
-from pipelines.lib.simulated import SimulatedSources
+from pipelines.settings import Settings
+from simulator.harness import SimulatedSources
 
 
 @dataclass
@@ -31,20 +32,40 @@ class BuiltWarehouse:
         return self.sim.firm.execute(sql).fetchall()
 
 
-def run_refresh_job(period: str | None = None) -> object:
+def current_settings() -> Settings:
+    """The settings a test's environment gives (its data folder; the simulated firm's clock,
+    which ``simulated_sources`` pins): what the ``q2c`` command would hand its run."""
+    return Settings.from_env()
+
+
+def run_settings(settings: Settings | None = None) -> object:
+    """The ``settings`` resource of a run with these settings (default: the environment's),
+    the as-of date pinned."""
+    from pipelines.defs.resources import RunSettings
+
+    settings = settings or current_settings()
+    return RunSettings.of(settings, as_of=settings.as_of)
+
+
+def run_refresh_job(period: str | None = None, settings: Settings | None = None) -> object:
     """The month-end close job (every asset and the report of ``period``, default the month
-    before the as-of date), executed in-process on an ephemeral Dagster instance."""
+    before the as-of date), executed in-process on an ephemeral Dagster instance, with the
+    run config ``q2c`` gives it."""
     from dagster import DagsterInstance
 
+    from pipelines.cli import run_config
     from pipelines.definitions import defs
     from pipelines.defs.reports.month_end import last_closed_month
-    from pipelines.settings import Settings
 
-    period = period or last_closed_month(Settings.from_env().as_of)
+    settings = settings or current_settings()
+    period = period or last_closed_month(settings.as_of)
     job = defs.resolve_job_def("month_end_close")
     with DagsterInstance.ephemeral() as instance:
         return job.execute_in_process(
-            instance=instance, raise_on_error=False, partition_key=f"{period}-01"
+            instance=instance,
+            run_config=run_config(settings),
+            raise_on_error=False,
+            partition_key=f"{period}-01",
         )
 
 
@@ -58,18 +79,19 @@ def failed_steps(result: object, *, but_gates: bool = True) -> list[str]:
     ]
 
 
-def sync_sources() -> object:
+def sync_sources(settings: Settings | None = None) -> object:
     """Materialize only the extraction assets (all three systems), as a scheduled sync would."""
     from dagster import DagsterInstance, materialize
     from dagster_dlt import DagsterDltResource
 
     from pipelines.defs.ingest.assets import ingest_assets
     from pipelines.defs.ingest.checks import quarantine_checks
+    from pipelines.settings import SETTINGS_KEY
 
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
             [*ingest_assets, *quarantine_checks],
-            resources={"dlt": DagsterDltResource()},
+            resources={"dlt": DagsterDltResource(), SETTINGS_KEY: run_settings(settings)},
             instance=instance,
             raise_on_error=False,
         )
@@ -107,7 +129,7 @@ def raw_snapshot(warehouse: Path, live_only: bool = False) -> dict[str, list[tup
 
 
 def dbt_folders() -> frozenset[str]:
-    """The folders under the dbt project's target/ (dagster-dbt gives each command one)."""
-    from pipelines.defs.transform.dbt import dbt_project
+    """The folders under the dbt project's target/ (builds write theirs in the data folder)."""
+    from pipelines.defs.resources import dbt_project
 
     return frozenset(p.name for p in dbt_project.manifest_path.parent.iterdir() if p.is_dir())

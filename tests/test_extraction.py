@@ -18,8 +18,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.simulated import firm_as_of, patched_environ, simulated_sources
+from pipelines.settings import patched_environ
 from simulator.firm import FirmParams, generate
+from simulator.harness import firm_as_of, simulated_sources
 from tests.support import raw_snapshot, sync_sources
 
 AS_OF_SEED = 11
@@ -287,3 +288,111 @@ def test_tokens_never_reach_events_metadata_or_logs(
         for event in result.all_events:
             assert token not in str(event)
     assert token not in caplog.text
+
+
+def _refusal(result: object) -> tuple[str, str, list[str]]:
+    """The failed step, its one-line reason, and the kinds of its events (a retry shows)."""
+    from pipelines.cli import failure_line
+
+    (failure,) = result.get_step_failure_events()
+    kinds = [e.event_type_value for e in result.all_events if e.step_key == failure.step_key]
+    return failure.step_key, failure_line(failure), kinds
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "step", "expected"),
+    [
+        (
+            "SOURCES__ERP__ACCESS_TOKEN",
+            "wrong",
+            "extract_erp",
+            r"^NetSuite answered HTTP 401 to POST /erp/services/rest/query/v1/suiteql \(subsidiary\): "
+            r".+ \(check SOURCES__ERP__ACCESS_TOKEN\)$",
+        ),
+        (
+            "SOURCES__CRM__BASE_URL",
+            "http://127.0.0.1:9/crm",
+            "extract_crm",
+            r"^Salesforce: nothing answers at http://127.0.0.1:9/crm \(connection refused; check "
+            r"SOURCES__CRM__BASE_URL\)$",
+        ),
+        (
+            "SOURCES__ERP__QUERIES",
+            "custom",
+            "extract_erp",
+            r"^NetSuite answered HTTP 400 to POST /erp/services/rest/query/v1/suiteql \(customer\): "
+            r".*custentity_no_such_field.* \(check the query of customer\)$",
+        ),
+        (
+            "SOURCES__PSA__ACCESS_TOKEN",
+            "",
+            "extract_psa",
+            r"^SOURCES__PSA__ACCESS_TOKEN is not set$",
+        ),
+    ],
+)
+def test_a_wrong_setting_fails_the_sync_at_once_in_one_line_naming_it(
+    firm: Path, tmp_path: Path, setting: str, value: str, step: str, expected: str
+) -> None:
+    """No layer retries what a source refused: the HTTP client, the step (no RetryRequested)
+    and the run give up at once, with the vendor's own explanation and the setting to fix."""
+    import json
+    import re
+    import tomllib
+
+    from pipelines.settings import PROJECT_ROOT
+
+    if value == "custom":
+        config = tomllib.loads((PROJECT_ROOT / ".dlt" / "config.toml").read_text())
+        queries = config["sources"]["erp"]["queries"]
+        queries["customer"] = queries["customer"].replace(
+            "custentity_billing_country", "custentity_no_such_field"
+        )
+        value = json.dumps(queries)
+    with (
+        patched_environ({"Q2C_DATA_DIR": str(tmp_path / "data")}),
+        simulated_sources(firm),
+        patched_environ({setting: value}),
+    ):
+        started = time.monotonic()
+        result = sync_sources()
+        elapsed = time.monotonic() - started
+    assert not result.success
+    failed_step, line, kinds = _refusal(result)
+    assert failed_step == step
+    assert re.match(expected, line), line
+    assert "STEP_UP_FOR_RETRY" not in kinds
+    assert elapsed < 30
+
+
+def test_a_transient_failure_asks_for_a_retry_later_and_a_refusal_does_not(firm: Path) -> None:
+    """What the extract step raises for a real error of each kind from the simulator."""
+    from dagster import Failure, RetryRequested
+
+    from pipelines.defs.ingest.assets import _extract_failure
+    from pipelines.defs.ingest.psa.source import headers, list_endpoint
+    from pipelines.lib.extract import ExtractStats, make_client, paginate
+
+    def error_from(**faults: int) -> Exception:
+        with simulated_sources(firm) as sim:
+            for name, value in faults.items():
+                setattr(sim.server.faults, name, value)
+            token = sim.env["SOURCES__PSA__ACCESS_TOKEN"] if faults else "wrong"
+            client = make_client(
+                "psa",
+                sim.env["SOURCES__PSA__BASE_URL"],
+                headers(token, sim.env["SOURCES__PSA__ACCOUNT_ID"]),
+                ExtractStats(),
+                max_attempts=2,
+            )
+            with pytest.raises(Exception) as raised:
+                list(paginate(client, list_endpoint("clients"), "clients"))
+        return raised.value
+
+    transient = _extract_failure(error_from(server_error_every=1), "psa", retry_number=1)
+    assert isinstance(transient, RetryRequested)
+    assert transient.max_retries == 3 and 45 <= transient.seconds_to_wait <= 75
+    refused = _extract_failure(error_from(), "psa", retry_number=0)
+    assert isinstance(refused, Failure) and not refused.allow_retries
+    assert "Harvest answered HTTP 401 to GET /psa/v2/clients (clients)" in refused.description
+    assert "check SOURCES__PSA__ACCESS_TOKEN" in refused.description

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.simulated import firm_as_of, patched_environ, simulated_sources
+from pipelines.settings import patched_environ
 from simulator.firm import FirmParams, advance
+from simulator.harness import firm_as_of, simulated_sources
 from tests.conftest import AS_OF
 from tests.support import sync_sources
 
@@ -24,19 +25,21 @@ COMPARED_SCHEMAS = ("staging", "intermediate", "canonical", "reconciliation")
 
 def dbt_build(warehouse: Path, *extra: str) -> None:
     """Seeds and models: the data tests say nothing about how a model was built."""
-    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource, finish_build
+    from pipelines.defs.resources import dbt_resource
+    from pipelines.defs.transform.dbt import run_dbt
     from pipelines.settings import Settings
 
-    env = {"Q2C_WAREHOUSE_PATH": str(warehouse), **dbt_environ(Settings.from_env().as_of)}
-    with patched_environ(env):
-        args = ["build", "--exclude-resource-type", "test", "unit_test", *extra]
-        finish_build(dbt_resource().cli(args, raise_on_error=True).wait())
+    settings = Settings.resolve(
+        data_dir=warehouse.parent, warehouse_path=warehouse, as_of=Settings.from_env().as_of
+    )
+    args = ["build", "--exclude-resource-type", "test", "unit_test", *extra]
+    run_dbt(dbt_resource(), settings, args).wait()
 
 
 def incremental_models() -> list[str]:
     """Models dbt builds incrementally and a full refresh rebuilds (history models keep
     theirs on a full refresh by design: both builds carry the same history)."""
-    from pipelines.defs.transform.dbt import dbt_project
+    from pipelines.defs.resources import dbt_project
 
     manifest = json.loads(dbt_project.manifest_path.read_text())
     return sorted(
@@ -114,22 +117,24 @@ def test_builds_reuse_the_last_parse_and_a_new_day_reparses_only_what_uses_the_d
     parse. A new date re-parses only the models that use it."""
     from datetime import timedelta
 
-    from pipelines.defs.transform.dbt import dbt_environ, dbt_resource, finish_build
+    from pipelines.defs.resources import dbt_resource
+    from pipelines.defs.transform.dbt import run_dbt
+    from pipelines.settings import Settings
 
     def parse(as_of) -> list[tuple[str, dict]]:
-        env = {"Q2C_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"), **dbt_environ(as_of)}
-        with patched_environ(env):
-            invocation = dbt_resource().cli(["parse", "--log-level", "debug"])
-            events = [
-                (e.raw_event["info"]["name"], e.raw_event["data"])
-                for e in invocation.stream_raw_events()
-            ]
+        settings = Settings.resolve(data_dir=tmp_path, as_of=as_of)
+        invocation = run_dbt(dbt_resource(), settings, ["parse", "--log-level", "debug"])
+        events = [
+            (e.raw_event["info"]["name"], e.raw_event["data"])
+            for e in invocation.stream_raw_events()
+        ]
         assert invocation.is_successful()
-        finish_build(invocation)
-        assert not Path(invocation.project_dir, invocation.target_path).exists()
+        # every build of this warehouse uses the data folder's one target folder
+        assert Path(invocation.target_path) == settings.dbt_target_dir
+        assert (settings.dbt_target_dir / "partial_parse.msgpack").exists()
         return events
 
-    parse(AS_OF)  # whatever parsed last, in whichever environment, this parse is kept
+    parse(AS_OF)  # the data folder's first parse is kept for the builds after it
     same_day, next_day = parse(AS_OF), parse(AS_OF + timedelta(days=1))
 
     for events in (same_day, next_day):

@@ -12,7 +12,6 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetKey,
-    Backoff,
     DagsterInstance,
     Definitions,
     MaterializeResult,
@@ -35,23 +34,25 @@ from pipelines.defs.schedules import (
 )
 from pipelines.defs.sensors import closed_months, period_closed_sensor
 from pipelines.lib.policies import EXTRACT_RETRY, FINANCE_FRESHNESS, REFRESH_CRON, REPORT_FRESHNESS
-from pipelines.lib.simulated import patched_environ
-from pipelines.settings import PROJECT_ROOT, Settings
+from pipelines.settings import PROJECT_ROOT, Settings, patched_environ
 from tests.support import BuiltWarehouse
 
 
 def test_close_sensor_requests_the_newly_closed_month_once(built_warehouse: BuiltWarehouse) -> None:
-    with patched_environ({"Q2C_DATA_DIR": str(built_warehouse.data_dir)}):
-        months = closed_months(Settings.from_env())
-        latest_closed = built_warehouse.firm(
-            """select strftime(max(startdate), '%Y-%m') from ns_accountingperiod where closed"""
-        )[0][0]
-        assert months and months[-1] == latest_closed
-        with DagsterInstance.ephemeral() as instance:
-            first = period_closed_sensor(build_sensor_context(instance=instance))
-            again = period_closed_sensor(
-                build_sensor_context(instance=instance, cursor=latest_closed)
-            )
+    from pipelines.defs.resources import RunSettings
+
+    settings = Settings.resolve(data_dir=built_warehouse.data_dir)
+    months = closed_months(settings)
+    latest_closed = built_warehouse.firm(
+        """select strftime(max(startdate), '%Y-%m') from ns_accountingperiod where closed"""
+    )[0][0]
+    assert months and months[-1] == latest_closed
+    resources = {"settings": RunSettings.of(settings)}
+    with DagsterInstance.ephemeral() as instance:
+        first = period_closed_sensor(build_sensor_context(instance=instance, resources=resources))
+        again = period_closed_sensor(
+            build_sensor_context(instance=instance, cursor=latest_closed, resources=resources)
+        )
     assert isinstance(first, RunRequest)
     assert first.partition_key == f"{latest_closed}-01"
     assert isinstance(again, SkipReason)
@@ -75,6 +76,7 @@ BUSINESS_GROUPS = {
     "intermediate",
     "canonical",
     "reconciliation",
+    "gates",
     "reports",
     "publish",
 }
@@ -141,26 +143,38 @@ def test_finance_marts_carry_freshness_expectations() -> None:
     assert [t + timedelta(hours=1) for t in ticks] == list(deadlines)
 
 
-def test_extract_steps_retry_with_backoff_and_nothing_else_does() -> None:
+def test_no_step_has_a_retry_policy_extract_steps_ask_for_their_own() -> None:
+    """dbt and the checks fail the same way twice; an extract step asks Dagster to run it again
+    (RetryRequested) only for a transient failure (tests/test_extraction.py)."""
     job = defs.resolve_job_def("refresh_warehouse")
     for node in job.nodes:
-        policy = job.get_retry_policy_for_handle(NodeHandle(node.name, None))
-        if node.name.startswith("extract_"):
-            assert policy == EXTRACT_RETRY, node.name
-            assert policy.backoff == Backoff.EXPONENTIAL and policy.delay
-        else:
-            # dbt and the checks fail the same way twice: no retry.
-            assert policy is None, node.name
+        assert job.get_retry_policy_for_handle(NodeHandle(node.name, None)) is None, node.name
     assert {n.name for n in job.nodes} >= {"extract_crm", "extract_psa", "extract_erp"}
+    waits = [EXTRACT_RETRY.wait(n) for n in range(EXTRACT_RETRY.max_retries)]
+    assert EXTRACT_RETRY.max_retries == 3
+    for n, wait in enumerate(waits):  # about 30, 60 and 120 s, with jitter
+        assert 0.75 * 30 * 2**n <= wait <= 1.25 * 30 * 2**n
 
 
-def _close_tick(day: date) -> RunRequest | SkipReason:
+def _close_tick(day: date, as_of: str = "") -> RunRequest | SkipReason:
+    from pipelines.defs.resources import RunSettings
+
+    settings = RunSettings(data_dir="/srv/q2c", as_of=as_of)
     with DagsterInstance.ephemeral() as instance:
         context = build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(day.year, day.month, day.day, 7, tzinfo=UTC),
+            resources={"settings": settings},
         )
         return month_end_close_schedule(context)
+
+
+def test_a_scheduled_close_judges_on_its_tick_unless_the_settings_pin_a_date() -> None:
+    request = _close_tick(date(2026, 12, 9))
+    config = request.run_config["resources"]["settings"]["config"]
+    assert config["as_of"] == "2026-12-09" and config["data_dir"] == "/srv/q2c"
+    pinned = _close_tick(date(2026, 12, 9), as_of="2026-11-25")
+    assert pinned.run_config["resources"]["settings"]["config"]["as_of"] == "2026-11-25"
 
 
 def test_month_end_close_runs_on_business_day_n_for_the_month_before() -> None:
@@ -205,6 +219,9 @@ def test_the_instance_queues_runs_one_at_a_time_and_retries_only_crashed_runs(
         assert instance.run_retries_retry_on_asset_or_op_failure is False
         assert instance.telemetry_enabled is False
         assert instance.root_directory == str(tmp_path / "dagster")
+        # the steps' stdout and stderr too, not $DAGSTER_HOME/storage (the project root)
+        log = instance.compute_log_manager.get_captured_local_path(["run", "step"], "out")
+        assert Path(log).is_relative_to(tmp_path / "dagster")
     assert (tmp_path / "dagster" / "history").is_dir()
 
 

@@ -14,8 +14,7 @@ from dagster import AssetKey, DagsterEventType
 from pipelines.defs.quality.checks import CHECKPOINTS, GATES, failed_on_a_gate
 from pipelines.defs.quality.history import GateOutcome, failed_blocking_gates, gate_outcomes
 from pipelines.lib.gx_checks import thresholds
-from pipelines.lib.simulated import patched_environ
-from pipelines.settings import Settings
+from pipelines.settings import Settings, patched_environ
 from tests.support import BuiltWarehouse, failed_steps
 
 REPORT = AssetKey(["reports", "month_end_report"])

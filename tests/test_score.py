@@ -1,6 +1,6 @@
 """Scoring the reconciliation against the simulator's ground truth."""
 
-from pipelines.lib.score import format_scores, score
+from simulator.harness.score import format_scores, score
 
 
 def test_precision_and_recall_per_type() -> None:

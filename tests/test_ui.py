@@ -38,9 +38,9 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipelines.cli import dagster_dev_command
-from pipelines.lib.simulated import SimulatedSources, patched_environ, simulated_sources
-from pipelines.settings import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT, patched_environ
 from simulator.firm import FirmParams, advance
+from simulator.harness import SimulatedSources, simulated_sources
 from tests.conftest import AS_OF
 
 STARTUP_SECONDS = 300

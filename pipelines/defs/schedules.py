@@ -14,7 +14,6 @@ from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     RunRequest,
-    ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
@@ -22,10 +21,11 @@ from dagster import (
 )
 
 from pipelines.defs.quality.checks import GATE_CHECK_KEYS
-from pipelines.defs.reports.month_end import MONTHS, last_closed_month
+from pipelines.defs.reports.month_end import MONTHS, last_closed_month, month_end_report
+from pipelines.defs.resources import RunSettings
 from pipelines.lib.policies import REFRESH_CRON
 
-MONTH_END_REPORT = AssetSelection.groups("reports")
+MONTH_END_REPORT = AssetSelection.assets(month_end_report)
 GATES = AssetSelection.checks(*GATE_CHECK_KEYS)
 
 CLOSE_BUSINESS_DAY_VAR = "Q2C_CLOSE_BUSINESS_DAY"
@@ -52,13 +52,23 @@ month_end_close = define_asset_job(
     ),
 )
 
-refresh_schedule = ScheduleDefinition(
+
+def judged_on(settings: RunSettings, context: ScheduleEvaluationContext) -> date:
+    """A scheduled run's as-of date: the day of its tick, unless the settings pin one (a
+    simulated firm's clock)."""
+    pinned = settings.as_of
+    return date.fromisoformat(pinned) if pinned else context.scheduled_execution_time.date()
+
+
+@schedule(
     name="refresh_warehouse_every_4_hours",
     job=refresh_warehouse,
     cron_schedule=REFRESH_CRON,
     default_status=DefaultScheduleStatus.RUNNING,
     description="Incremental sync and rebuild, every 4 hours from 06:00 to 22:00 UTC.",
 )
+def refresh_schedule(context: ScheduleEvaluationContext, settings: RunSettings) -> RunRequest:
+    return RunRequest(run_config=settings.run_config(as_of=judged_on(settings, context)))
 
 
 def close_business_day() -> int:
@@ -99,7 +109,7 @@ close_business_day()
         f"({CLOSE_BUSINESS_DAY_VAR}, default {DEFAULT_CLOSE_BUSINESS_DAY})."
     ),
 )
-def month_end_close_schedule(context: ScheduleEvaluationContext):
+def month_end_close_schedule(context: ScheduleEvaluationContext, settings: RunSettings):
     today = context.scheduled_execution_time.date()
     n = close_business_day()
     close_day = nth_business_day(today.year, today.month, n)
@@ -109,7 +119,11 @@ def month_end_close_schedule(context: ScheduleEvaluationContext):
     key = f"{period}-01"
     if key not in MONTHS.get_partition_keys(current_time=context.scheduled_execution_time):
         return SkipReason(f"{period} is outside the report partitions")
-    return RunRequest(run_key=f"close-{period}", partition_key=key)
+    return RunRequest(
+        run_key=f"close-{period}",
+        partition_key=key,
+        run_config=settings.run_config(as_of=judged_on(settings, context)),
+    )
 
 
 jobs = [refresh_warehouse, month_end_close]

@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from pipelines.defs.reports.month_end import MONTHS
+from pipelines.defs.resources import RunSettings
 from pipelines.defs.schedules import month_end_close
 from pipelines.settings import Settings
 
@@ -45,8 +46,8 @@ def closed_months(settings: Settings) -> list[str]:
     default_status=DefaultSensorStatus.RUNNING,
     description="Starts the month-end close for each month the ERP newly closes.",
 )
-def period_closed_sensor(context: SensorEvaluationContext):
-    months = closed_months(Settings.from_env())
+def period_closed_sensor(context: SensorEvaluationContext, settings: RunSettings):
+    months = closed_months(settings.resolved)
     if not months:
         return SkipReason("no closed period published yet")
     latest = months[-1]
@@ -56,16 +57,17 @@ def period_closed_sensor(context: SensorEvaluationContext):
     key = f"{latest}-01"
     if key not in MONTHS.get_partition_keys():
         return SkipReason(f"{latest} is outside the report partitions")
-    return RunRequest(run_key=f"close-{latest}", partition_key=key)
+    return RunRequest(
+        run_key=f"close-{latest}", partition_key=key, run_config=settings.run_config()
+    )
 
 
 @run_failure_sensor(
     default_status=DefaultSensorStatus.RUNNING,
     description="Records every failed run in data/ops/failed_runs.jsonl for the operations view.",
 )
-def record_failed_runs(context: RunFailureSensorContext) -> None:
-    settings = Settings.from_env()
-    path = settings.data_dir / "ops" / "failed_runs.jsonl"
+def record_failed_runs(context: RunFailureSensorContext, settings: RunSettings) -> None:
+    path = settings.resolved.data_dir / "ops" / "failed_runs.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "recorded_at": datetime.now(UTC).isoformat(),

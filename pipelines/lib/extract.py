@@ -1,7 +1,15 @@
-"""What every source shares: the HTTP client, the page loop and the run's figures.
+"""What every source shares: the HTTP client, the page loop, failures and the run's figures.
 
 Sources differ only in endpoints, paginators and contracts; how a page is fetched,
-retried, converted, quarantined and counted is decided here once.
+retried, parsed, converted, quarantined and counted, and what a refused request means, is
+decided here once.
+
+Failures come in two kinds. Transient ones (429, 5xx, a dropped or reset connection, a
+timeout) are retried per request by the HTTP client, with backoff and ``Retry-After``;
+when they outlast those retries the extract step is retried later (``is_transient``).
+Permanent ones (any other 4xx, and nothing listening at the base URL) are a setting to
+fix: no layer retries them, and ``SourceError`` says in one line which source, which
+request, the vendor's own explanation and the setting to check.
 """
 
 from __future__ import annotations
@@ -9,23 +17,34 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import json
 import queue
+import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import dlt
 import pyarrow as pa
 import requests
+from dlt.common import jsonpath
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from dlt.sources.helpers.rest_client.client import PageData
+from dlt.sources.helpers.rest_client.paginators import (
+    BasePaginator,
+    JSONLinkPaginator,
+    OffsetPaginator,
+)
 from requests import Response
 
 from pipelines.lib.contracts import Contract, convert_page, parse_page
+from pipelines.settings import SYSTEM_NAMES
 
 QUARANTINE_TABLE = "quarantine"
 
@@ -40,6 +59,112 @@ _RETRY_EXCEPTIONS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+_TRANSIENT_STATUS = (408, 425, 429)
+"""4xx answers that mean "later", not "wrong"; every 5xx is transient too."""
+
+
+def setting_name(system: str, key: str) -> str:
+    """The environment variable of one source setting, e.g. SOURCES__ERP__ACCESS_TOKEN."""
+    return f"SOURCES__{system.upper()}__{key.upper()}"
+
+
+class SourceError(Exception):
+    """A source refused a request for a reason no retry can fix: a setting is wrong.
+
+    The message is one line: the source, the request, the HTTP status, the vendor's own
+    explanation, and the setting to check.
+    """
+
+    def __init__(self, system: str, line: str) -> None:
+        super().__init__(line)
+        self.system = system
+
+
+class SourceHTTPError(requests.HTTPError):
+    """An error answer from a vendor, read once: its status, the request and the vendor's
+    explanation. An ``HTTPError`` (with the response), so the client's retry predicate sees
+    the status of a transient one and retries it."""
+
+    def __init__(self, system: str, response: Response, what: str) -> None:
+        self.system, self.status, self.what = system, response.status_code, what
+        self.vendor_message = vendor_message(response)
+        request = response.request
+        self.request_line = f"{request.method} {urlsplit(response.url).path}" if request else ""
+        super().__init__(self.line(), response=response)
+
+    @property
+    def transient(self) -> bool:
+        return self.status >= 500 or self.status in _TRANSIENT_STATUS
+
+    def setting(self) -> str:
+        if self.status in (401, 403):
+            return setting_name(self.system, "access_token")
+        if self.status == 404:
+            return setting_name(self.system, "base_url")
+        return f"the query of {self.what}"
+
+    def line(self) -> str:
+        said = f": {self.vendor_message}" if self.vendor_message else ""
+        return (
+            f"{SYSTEM_NAMES.get(self.system, self.system)} answered HTTP {self.status} to "
+            f"{self.request_line} ({self.what}){said} (check {self.setting()})"
+        )
+
+
+def vendor_message(response: Response, limit: int = 300) -> str:
+    """The explanation a vendor put in its error body: Salesforce's ``[{errorCode,
+    message}]``, Harvest's ``error_description`` or ``message``, NetSuite's
+    ``o:errorDetails[].detail``; otherwise the start of the body's text."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        text = re.sub(r"<[^>]+>", " ", response.text or "")
+        return " ".join(text.split())[:limit]
+    found: list[str] = []
+    items = body if isinstance(body, list) else [body]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for detail in item.get("o:errorDetails") or []:
+            if isinstance(detail, dict) and detail.get("detail"):
+                found.append(str(detail["detail"]))
+        if not found:
+            for key in ("error_description", "message", "error", "title"):
+                if item.get(key):
+                    code = item.get("errorCode")
+                    found.append(f"{code}: {item[key]}" if code else str(item[key]))
+                    break
+    return "; ".join(found)[:limit]
+
+
+def permanent_failure(error: BaseException, base_url: str | None = None) -> SourceError | None:
+    """The ``SourceError`` behind ``error`` (a failed sync), or None when it is transient.
+
+    dlt wraps what a resource raised in its own errors; the cause chain is followed to the
+    vendor's answer. A connection refused before any response was ever received means
+    nothing listens at the base URL: a setting, not an outage.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, SourceError):
+            return cause
+        if isinstance(cause, SourceHTTPError):
+            return None if cause.transient else SourceError(cause.system, cause.line())
+        if isinstance(cause, _NothingListening):
+            return SourceError(cause.system, str(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+class _NothingListening(requests.ConnectionError):
+    def __init__(self, system: str, base_url: str) -> None:
+        super().__init__(
+            f"{SYSTEM_NAMES.get(system, system)}: nothing answers at {base_url} "
+            f"(connection refused; check {setting_name(system, 'base_url')})"
+        )
+        self.system = system
 
 
 @dataclass
@@ -48,6 +173,7 @@ class ExtractStats:
 
     requests: int = 0
     retried_responses: int = 0
+    responses: int = 0
     pages: dict[str, int] = field(default_factory=dict)
     records: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
@@ -57,11 +183,15 @@ class ExtractStats:
     def should_retry(self, response: Response | None, exception: BaseException | None) -> bool:
         """Called by dlt's retrying session after every attempt: counts it and decides."""
         self.requests += 1
+        if response is not None:
+            self.responses += 1
         transient = (
-            isinstance(exception, _RETRY_EXCEPTIONS)
+            isinstance(exception, _RETRY_EXCEPTIONS) and not _refused(exception)
             if response is None
             else response.status_code in _RETRY_STATUS
         )
+        if response is None and _refused(exception) and self.responses:
+            transient = True  # it answered before: a restart, not a wrong address
         if transient:
             self.retried_responses += 1
         return transient
@@ -80,13 +210,120 @@ class ExtractStats:
         return round(time.monotonic() - self.started, 3)
 
 
+def _refused(exception: BaseException | None) -> bool:
+    """A connection refused outright (nothing listening), as opposed to dropped or timed out:
+    somewhere in what requests and urllib3 wrapped (arguments, reasons, causes)."""
+    pending, seen = [exception], set()
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        pending += [*current.args, getattr(current, "reason", None)]
+        pending += [current.__cause__, current.__context__]
+    return False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One paged request of a source: where, how it pages, where its records are."""
+
+    path: str
+    paginator: Callable[[], BasePaginator]
+    """A new paginator for each request (a paginator keeps the state of one request)."""
+    data_selector: str
+    method: str = "GET"
+    params: dict[str, Any] | None = None
+    json: dict[str, Any] | None = None
+
+
+class SourceClient(RESTClient):
+    """dlt's REST client for one source system: every response counted by the retrying
+    session, error answers read once into a ``SourceHTTPError``, and each body parsed once
+    (numbers with a fraction as Decimal) for both the records and the next page's link."""
+
+    def __init__(self, system: str, base_url: str, headers: dict[str, str], session: Any):
+        super().__init__(base_url=base_url.rstrip("/"), headers=headers, session=session)
+        self.system = system
+
+    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        data: Any = jsonpath.find_values(data_selector, parsed_body(response))
+        data = data[0] if isinstance(data, list) and len(data) == 1 else data
+        if data is None:
+            return []
+        return data if isinstance(data, list) else [data]
+
+    def pages(self, endpoint: Endpoint, what: str) -> Iterator[PageData[Any]]:
+        """Every page of ``endpoint`` (``what`` names it in errors: the resource)."""
+
+        def check(response: Response, *args: Any, **kwargs: Any) -> None:
+            if response.status_code >= 400:
+                raise SourceHTTPError(self.system, response, what)
+
+        try:
+            yield from self.paginate(
+                endpoint.path,
+                method=endpoint.method,  # type: ignore[arg-type]
+                params=endpoint.params,
+                json=endpoint.json,
+                paginator=endpoint.paginator(),
+                data_selector=endpoint.data_selector,
+                hooks={"response": [check]},
+            )
+        except requests.ConnectionError as exc:
+            if _refused(exc) and not isinstance(exc, _NothingListening):
+                raise _NothingListening(self.system, self.base_url) from exc
+            raise
+
+
+_BODIES: weakref.WeakKeyDictionary[Response, Any] = weakref.WeakKeyDictionary()
+
+
+def parsed_body(response: Response) -> Any:
+    """A response's JSON body, parsed once (``parse_page``) for the client and its paginator."""
+    body = _BODIES.get(response)
+    if body is None:
+        body = _BODIES[response] = parse_page(response.content)
+    return body
+
+
+class NextLinkPaginator(JSONLinkPaginator):
+    """``JSONLinkPaginator`` reading the next link from the body the client parsed."""
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        values = jsonpath.find_values(self.next_url_path, parsed_body(response))
+        self._next_reference = values[0] if values else None
+
+
+class HasMoreOffsetPaginator(OffsetPaginator):
+    """``limit``/``offset`` pages until the body's boolean ``has_more_path`` is false, read
+    from the body the client parsed."""
+
+    def __init__(self, limit: int, has_more_path: str) -> None:
+        super().__init__(limit=limit, total_path=None, has_more_path=has_more_path)
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        values = jsonpath.find_values(self.has_more_path, parsed_body(response))
+        has_more = values[0] if values else None
+        if not isinstance(has_more, bool):
+            raise ValueError(
+                f"{response.url}: expected a boolean `{self.has_more_path}` in the page, "
+                f"got {has_more!r}"
+            )
+        self.current_value += self.value_step
+        self._has_next_page = has_more and not (self.stop_after_empty_page and not data)
+
+
 def make_client(
+    system: str,
     base_url: str,
     headers: dict[str, str],
     stats: ExtractStats,
     max_attempts: int = 6,
-) -> RESTClient:
-    """A REST client on dlt's retrying session, counting every response it gets."""
+) -> SourceClient:
+    """A client on dlt's retrying session, counting every response it gets."""
     session = Client(
         raise_for_status=False,
         # One predicate both counts every attempt and decides the retry (429, 5xx, drops).
@@ -98,32 +335,7 @@ def make_client(
         request_max_retry_delay=30,
         respect_retry_after_header=True,
     ).session
-    return _RESTClient(base_url=base_url.rstrip("/"), headers=headers, session=session)
-
-
-class _RESTClient(RESTClient):
-    """dlt's REST client, parsing each response body once: the client reads it for the
-    records and the paginator again for the next link, and requests' parser (simplejson
-    where installed) is slower than the standard library's."""
-
-    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
-        _parse_once(response)
-        return super().extract_response(response, data_selector)
-
-
-def _parse_once(response: Response) -> None:
-    parsed: list[Any] = []
-    fallback = response.json
-
-    def body(**options: Any) -> Any:
-        if not parsed:
-            try:
-                parsed.append(parse_page(response.content))
-            except ValueError:
-                return fallback(**options)  # requests' own error for a body that is not JSON
-        return parsed[0]
-
-    response.json = body  # type: ignore[method-assign]
+    return SourceClient(system, base_url, headers, session)
 
 
 def arrow_pages(
@@ -158,20 +370,13 @@ def arrow_pages(
         yield contract.arrow_schema.empty_table()
 
 
-def paginate(
-    client: RESTClient,
-    path: str,
-    paginator: BasePaginator,
-    data_selector: str,
-    **request: Any,
-) -> Iterator[list[dict[str, Any]]]:
-    """Pages of records from one endpoint, with an explicit paginator and selector.
+def paginate(client: SourceClient, endpoint: Endpoint, what: str) -> Iterator[list[dict[str, Any]]]:
+    """The records of every page of ``endpoint``, a page at a time.
 
     The next page is fetched while this one is converted and loaded, so the vendor's
     serving and our processing overlap instead of adding up.
     """
-    pages = client.paginate(path, paginator=paginator, data_selector=data_selector, **request)
-    yield from _read_ahead(list(page) for page in pages)
+    yield from _read_ahead(list(page) for page in client.pages(endpoint, what))
 
 
 _DONE = object()

@@ -13,9 +13,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
-OWNER = "team:finance-ops"
+from pipelines.settings import SYSTEM_NAMES
 
-SYSTEM_NAMES = {"crm": "Salesforce", "psa": "Harvest", "erp": "NetSuite"}
+OWNER = "team:finance-ops"
 
 
 def raw_asset_key(system: str, resource: str) -> AssetKey:

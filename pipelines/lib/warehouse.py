@@ -9,6 +9,10 @@ from pathlib import Path
 
 import duckdb
 
+WAREHOUSE_POOL = "warehouse"
+"""The Dagster concurrency pool of every step that opens the warehouse file (one at a time:
+DuckDB takes one writer and, while it writes, no reader)."""
+
 DUCKDB_MEMORY_LIMIT = "1GB"
 """What DuckDB may hold in memory while the pipeline loads and publishes (dlt's landing
 connections and the publish transaction). DuckDB's default is 80 % of the machine; past this

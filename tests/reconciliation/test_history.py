@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.simulated import firm_as_of, patched_environ, simulated_sources
+from pipelines.settings import patched_environ
 from simulator.firm import FirmParams, advance
+from simulator.harness import firm_as_of, simulated_sources
 from tests.reconciliation.helpers import (
     OPEN_EXCEPTIONS,
     OPEN_GROUND_TRUTH,

@@ -1,11 +1,16 @@
 """The extraction assets: one ``@dlt_assets`` per source system, all in one shape.
 
 Sources are built anew in each run so configuration is read when the run starts (a
-definition-time source only names the resources). dlt loads each system into its own
-landing file (``data/landing/<system>.duckdb``, which also keeps dlt's cursors); only a
-complete load is then published into the warehouse's ``raw_<system>`` in one transaction,
-so a failed or killed load leaves the warehouse as it was. Publishing writes the one
-DuckDB warehouse, hence the shared ``warehouse`` concurrency pool.
+definition-time source only names the resources), with the run's settings (its data folder
+and as-of date) from the ``settings`` resource. dlt loads each system into its own landing
+file (``<data>/landing/<system>.duckdb``, which also keeps dlt's cursors); only a complete
+load is then published into the warehouse's ``raw_<system>`` in one transaction, so a failed
+or killed load leaves the warehouse as it was. Publishing writes the one DuckDB warehouse,
+hence the shared ``warehouse`` concurrency pool.
+
+A sync that fails on a transient error (a source down for minutes after the HTTP client's
+own retries) asks Dagster to run the step again later (``RetryRequested``); one that a
+source refused for a wrong setting fails at once with the one line that names it.
 """
 
 import tempfile
@@ -14,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Failure,
+    MaterializeResult,
+    RetryRequested,
+)
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
@@ -22,12 +33,12 @@ from pipelines.defs.ingest.crm.source import crm
 from pipelines.defs.ingest.deletions import flag_deletes
 from pipelines.defs.ingest.erp.source import erp
 from pipelines.defs.ingest.psa.source import psa
-from pipelines.lib.extract import ExtractStats, release_memory
+from pipelines.defs.resources import RunSettings
+from pipelines.lib.extract import ExtractStats, permanent_failure, release_memory
+from pipelines.lib.policies import EXTRACT_RETRY
 from pipelines.lib.translators import RawTranslator
-from pipelines.lib.warehouse import DUCKDB_MEMORY_LIMIT, publish_dataset
+from pipelines.lib.warehouse import DUCKDB_MEMORY_LIMIT, WAREHOUSE_POOL, publish_dataset
 from pipelines.settings import Settings, landing_path, raw_dataset
-
-WAREHOUSE_POOL = "warehouse"
 
 SOURCES: dict[str, Callable[..., Any]] = {"crm": crm, "psa": psa, "erp": erp}
 
@@ -76,20 +87,26 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
         dagster_dlt_translator=RawTranslator(),
         pool=WAREHOUSE_POOL,
     )
-    def _extract(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
-        settings = Settings.from_env()
+    def _extract(
+        context: AssetExecutionContext, dlt: DagsterDltResource, settings: RunSettings
+    ) -> Iterator[Any]:
+        run = settings.resolved
         stats = ExtractStats()
-        results = list(
-            dlt.run(
-                context=context,
-                dlt_source=source_fn(stats=stats),
-                dlt_pipeline=make_pipeline(system, settings),
-                loader_file_format="parquet",
+        options = {"as_of": run.as_of} if system == "psa" else {}
+        try:
+            results = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=source_fn(stats=stats, **options),
+                    dlt_pipeline=make_pipeline(system, run),
+                    loader_file_format="parquet",
+                )
             )
-        )
+        except Exception as exc:
+            raise _extract_failure(exc, system, context.retry_number) from exc
         published = publish_dataset(
-            settings.warehouse_path,
-            landing_path(settings, system),
+            run.warehouse_path,
+            landing_path(run, system),
             raw_dataset(system),
             finish=flag_deletes,
         )
@@ -113,6 +130,17 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
         release_memory()
 
     return _extract
+
+
+def _extract_failure(error: Exception, system: str, retry_number: int) -> Exception:
+    """What a failed sync becomes: a ``Failure`` with the source's one line when a setting is
+    wrong (never retried), else a request to run the step again after a backoff."""
+    refused = permanent_failure(error)
+    if refused is not None:
+        return Failure(description=str(refused), allow_retries=False)
+    return RetryRequested(
+        max_retries=EXTRACT_RETRY.max_retries, seconds_to_wait=EXTRACT_RETRY.wait(retry_number)
+    )
 
 
 ingest_assets = [build_ingest_assets(system) for system in SOURCES]

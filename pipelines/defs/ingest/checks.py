@@ -16,9 +16,10 @@ from dagster import (
     multi_asset_check,
 )
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL, ingest_assets
+from pipelines.defs.ingest.assets import ingest_assets
+from pipelines.defs.resources import RunSettings
 from pipelines.lib.extract import QUARANTINE_TABLE
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse import WAREHOUSE_POOL, connect
 from pipelines.settings import Settings, raw_dataset
 
 CHECK_NAME = "no_quarantined_records"
@@ -66,8 +67,10 @@ def build_quarantine_check(system: str, assets_def) -> AssetChecksDefinition:
         name=f"{system}_quarantine",
         pool=WAREHOUSE_POOL,
     )
-    def _check(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
-        found = quarantined_in_last_load(Settings.from_env(), system)
+    def _check(
+        context: AssetCheckExecutionContext, settings: RunSettings
+    ) -> Iterator[AssetCheckResult]:
+        found = quarantined_in_last_load(settings.resolved, system)
         selected = {check.asset_key for check in context.selected_asset_check_keys}
         for key in keys:
             if key not in selected:

@@ -6,12 +6,11 @@ read the published copy instead, which is replaced whole after every successful 
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.defs.quality.checks import GATED_ASSETS
+from pipelines.defs.resources import RunSettings
 from pipelines.defs.transform.dbt import warehouse_models
 from pipelines.lib.translators import OWNER
-from pipelines.lib.warehouse import publish_copy
-from pipelines.settings import Settings
+from pipelines.lib.warehouse import WAREHOUSE_POOL, publish_copy
 
 ANALYST_SCHEMAS = ("canonical", "reconciliation")
 
@@ -39,13 +38,13 @@ PUBLISHED_FROM = sorted(
         "writing a new file and renaming it into place: open it read-only, any time."
     ),
 )
-def analytics_published(context: AssetExecutionContext) -> MaterializeResult:
-    settings = Settings.from_env()
-    rows = publish_copy(settings.warehouse_path, settings.analytics_path, ANALYST_SCHEMAS)
-    context.log.info(f"published {len(rows)} tables to {settings.analytics_path}")
+def analytics_published(context: AssetExecutionContext, settings: RunSettings) -> MaterializeResult:
+    run = settings.resolved
+    rows = publish_copy(run.warehouse_path, run.analytics_path, ANALYST_SCHEMAS)
+    context.log.info(f"published {len(rows)} tables to {run.analytics_path}")
     return MaterializeResult(
         metadata={
-            "path": MetadataValue.path(str(settings.analytics_path)),
+            "path": MetadataValue.path(str(run.analytics_path)),
             "tables": len(rows),
             "rows": MetadataValue.json(rows),
         }

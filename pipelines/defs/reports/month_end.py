@@ -16,14 +16,15 @@ from dagster import (
     asset,
 )
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.defs.quality.checks import GATED_ASSETS
 from pipelines.defs.quality.history import failed_blocking_gates
 from pipelines.defs.reports.page import render_page
 from pipelines.defs.reports.sections import MARTS, Report, load_report
 from pipelines.defs.reports.workbook import write_workbook
+from pipelines.defs.resources import RunSettings
+from pipelines.lib.policies import MONTH_END_REPORT_KEY
 from pipelines.lib.translators import OWNER
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse import WAREHOUSE_POOL, connect
 from pipelines.settings import Settings
 
 
@@ -99,7 +100,7 @@ def period_of(partition_key: str) -> str:
 
 
 @asset(
-    key=AssetKey(["reports", "month_end_report"]),
+    key=MONTH_END_REPORT_KEY,
     # The gated marts (a failing blocking gate on any of them stops the report in that run)
     # and every other table the report reads.
     deps=[
@@ -116,25 +117,25 @@ def period_of(partition_key: str) -> str:
         "when every blocking gate passed."
     ),
 )
-def month_end_report(context: AssetExecutionContext) -> MaterializeResult:
-    settings = Settings.from_env()
+def month_end_report(context: AssetExecutionContext, settings: RunSettings) -> MaterializeResult:
+    run = settings.resolved
     period = period_of(context.partition_key)
     # In the close the failing gate already skips this step; this guards a report
     # materialized on its own from a warehouse whose latest gates failed.
-    failed = failed_blocking_gates(settings)
+    failed = failed_blocking_gates(run)
     if failed:
         raise Failure(
             description=f"the {period} report is withheld, blocking gates failed: "
             + "; ".join(outcome.summary() for outcome in failed),
             metadata={"failed_gates": [outcome.checkpoint for outcome in failed]},
         )
-    files = render_report(settings, period)
+    files = render_report(run, period)
     context.log.info(f"month-end report for {period} written to {files.html} and {files.xlsx}")
     return MaterializeResult(
         metadata={
             "period": period,
             "path": MetadataValue.path(str(files.html)),
             "workbook": MetadataValue.path(str(files.xlsx)),
-            **{f"exceptions_{k}": v for k, v in exception_counts(settings, period).items()},
+            **{f"exceptions_{k}": v for k, v in exception_counts(run, period).items()},
         }
     )

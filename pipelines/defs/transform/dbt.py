@@ -1,59 +1,62 @@
-"""The dbt project as Dagster assets: staging, canonical and reconciliation models.
+"""The dbt project as Dagster assets: staging, canonical, reconciliation and report models.
 
 The manifest is built ahead of time (``make manifest`` runs ``dbt parse``), never at import.
 """
 
-import os
-import shutil
-import sys
 from collections.abc import Iterator
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL
+from pipelines.defs.resources import RunSettings, dbt_project
 from pipelines.lib.translators import WarehouseDbtTranslator
-from pipelines.settings import DBT_PROJECT_DIR, Settings, patched_environ
-
-PARTIAL_PARSE = "partial_parse.msgpack"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+from pipelines.lib.warehouse import WAREHOUSE_POOL
+from pipelines.settings import AS_OF_VAR, WAREHOUSE_PATH_VAR, Settings, patched_environ
 
 if not dbt_project.manifest_path.exists():
     raise FileNotFoundError(
         f"{dbt_project.manifest_path} is missing: run `make manifest` (dbt parse) first"
     )
 
+BUILD_ARGS = [
+    "build",
+    # dbt's unit tests check the SQL, not the data: the test suite runs them, scheduled runs
+    # don't.
+    "--exclude-resource-type",
+    "unit_test",
+    # Dagster reads dbt's events from stdout; the debug file log of every query and event cost
+    # a sixth of dbt's CPU (measured), so the file keeps only warnings and errors.
+    "--log-level-file",
+    "warn",
+]
 
-def dbt_environ(as_of: date) -> dict[str, str]:
-    """What a dbt process needs beside the profile: the as-of date, pinned for the build (dbt
-    reads it in macros/as_of.sql), so that every model judges on the day the run does."""
-    return {"Q2C_AS_OF_DATE": as_of.isoformat()}
+
+def dbt_environ(settings: Settings) -> dict[str, str]:
+    """What dbt reads of the run's settings: the warehouse (``profiles.yml``) and the as-of
+    date (``macros/as_of.sql``, read there rather than as a --vars so that a new date
+    re-parses only the models that use it)."""
+    return {WAREHOUSE_PATH_VAR: str(settings.warehouse_path), AS_OF_VAR: settings.as_of.isoformat()}
 
 
-def finish_build(invocation: DbtCliInvocation) -> None:
-    """After a successful dbt command: its parse is kept for the next, its folder removed.
+def run_dbt(
+    dbt: DbtCliResource,
+    settings: Settings,
+    args: list[str],
+    context: AssetExecutionContext | None = None,
+) -> DbtCliInvocation:
+    """A dbt command on the run's warehouse and as-of date.
 
-    dagster-dbt gives every command its own folder under target/ (about 12 MB of compiled
-    SQL and artifacts at a time: a refresh every four hours would pile up gigabytes a
-    year); Dagster already holds the command's events. A failed command keeps its folder,
-    and its dbt.log, for the diagnosis.
+    Its target folder is the data folder's own (``<data>/dbt``), one for every build of that
+    warehouse: dbt keeps its parse there for the next build, and the last build's artifacts
+    and dbt.log stay for a diagnosis, instead of a new folder per command.
 
-    dagster-dbt copies target/partial_parse.msgpack into each command's folder; left as
-    `make manifest` wrote it, it never matches a run's profile (the warehouse path), and
-    every build re-parsed the whole project first (about 4 s).
+    dagster-dbt gives a dbt command the environment of this process and no other: setting it
+    per command is left to the caller, upstream's stance
+    (https://github.com/dagster-io/dagster/pull/29656), hence the pinned environment here.
     """
-    folder = Path(invocation.project_dir, invocation.target_path)
-    built = folder / PARTIAL_PARSE
-    if built.exists():
-        kept = dbt_project.manifest_path.with_name(PARTIAL_PARSE)
-        staged = kept.with_name(f"{PARTIAL_PARSE}.{os.getpid()}.tmp")
-        shutil.copyfile(built, staged)
-        os.replace(staged, kept)
-    shutil.rmtree(folder, ignore_errors=True)
+    with patched_environ(dbt_environ(settings)):  # dbt's process and its adapter start now
+        return dbt.cli(args, context=context, target_path=settings.dbt_target_dir)
 
 
 @dbt_assets(
@@ -62,24 +65,7 @@ def finish_build(invocation: DbtCliInvocation) -> None:
     dagster_dbt_translator=WarehouseDbtTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    # dbt runs as a subprocess; its profile resolves the warehouse path as Settings does.
-    settings = Settings.from_env()
-    # dbt's unit tests check the SQL, not the data: the test suite runs them, scheduled runs don't.
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    # Dagster reads dbt's events from stdout; the debug file log of every query and event cost
-    # a sixth of dbt's CPU (measured), so the file keeps only warnings and errors.
-    args += ["--log-level-file", "warn"]
-    with patched_environ(dbt_environ(settings.as_of)):  # dbt's process takes the environment now
-        invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
-    finish_build(invocation)
-
-
-def dbt_resource() -> DbtCliResource:
-    # The dbt installed beside this interpreter, whether or not the venv is activated.
-    return DbtCliResource(
-        project_dir=dbt_project,
-        profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=str(Path(sys.executable).parent / "dbt"),
-    )
+def warehouse_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, settings: RunSettings
+) -> Iterator[Any]:
+    yield from run_dbt(dbt, settings.resolved, BUILD_ARGS, context).stream()

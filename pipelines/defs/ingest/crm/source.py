@@ -7,11 +7,11 @@ merge over the row they delete: deletes are carried as flags, never lost.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import dlt
 from dlt.common.typing import TSecretStrValue
-from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from requests import Request, Response
 
 from pipelines.defs.ingest.crm.objects import (
@@ -20,16 +20,21 @@ from pipelines.defs.ingest.crm.objects import (
     CURSOR,
     OBJECTS,
 )
+from pipelines.lib.contracts import Contract
 from pipelines.lib.extract import (
+    Endpoint,
     ExtractStats,
+    NextLinkPaginator,
+    SourceError,
     arrow_pages,
     make_client,
     modified_since,
     paginate,
+    setting_name,
 )
 
 
-class NextRecordsUrlPaginator(JSONLinkPaginator):
+class NextRecordsUrlPaginator(NextLinkPaginator):
     """Follows ``nextRecordsUrl``, which Salesforce gives relative to the instance URL."""
 
     def __init__(self, instance_url: str) -> None:
@@ -51,6 +56,30 @@ def soql_datetime(value: Any) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
 
 
+def headers(access_token: str | None) -> dict[str, str]:
+    if not access_token:
+        raise SourceError("crm", f"{setting_name('crm', 'access_token')} is not set")
+    return {
+        "Authorization": f"Bearer {access_token}",
+        "Sforce-Query-Options": f"batchSize={BATCH_SIZE}",
+    }
+
+
+def object_endpoint(base_url: str, sobject: str, contract: Contract, since: datetime) -> Endpoint:
+    """Every record of ``sobject`` modified since ``since``, deleted ones included (queryAll)."""
+    fields = ", ".join(f.name for f in contract.fields)
+    soql = (
+        f"SELECT {fields} FROM {sobject} "
+        f"WHERE {CURSOR} >= {soql_datetime(since)} ORDER BY {CURSOR}, Id"
+    )
+    return Endpoint(
+        f"/services/data/{API_VERSION}/queryAll",
+        lambda: NextRecordsUrlPaginator(base_url),
+        "records",
+        params={"q": soql},
+    )
+
+
 @dlt.source(name="crm", max_table_nesting=0)
 def crm(
     base_url: str = dlt.config.value,
@@ -61,32 +90,14 @@ def crm(
     """Accounts, opportunities, their line items and contracts from Salesforce."""
     run_stats: ExtractStats = stats if stats is not None else ExtractStats()
 
-    def make_resource(name: str, sobject: str, contract: Any) -> Any:
+    def make_resource(name: str, sobject: str, contract: Contract) -> Any:
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_object(
             modified: dlt.sources.incremental[Any] = modified_since(CURSOR, lookback_seconds),
         ) -> Iterator[Any]:
-            if not access_token:
-                raise ValueError("SOURCES__CRM__ACCESS_TOKEN is not set")
-            headers = {
-                "Authorization": f"Bearer {access_token}",
-                "Sforce-Query-Options": f"batchSize={BATCH_SIZE}",
-            }
-            client = make_client(base_url, headers, run_stats)
-            fields = ", ".join(f.name for f in contract.fields)
-            soql = (
-                f"SELECT {fields} FROM {sobject} "
-                f"WHERE {CURSOR} >= {soql_datetime(modified.start_value)} "
-                f"ORDER BY {CURSOR}, Id"
-            )
-            pages = paginate(
-                client,
-                f"/services/data/{API_VERSION}/queryAll",
-                NextRecordsUrlPaginator(base_url),
-                "records",
-                params={"q": soql},
-            )
-            yield from arrow_pages(pages, contract, "crm", run_stats)
+            client = make_client("crm", base_url, headers(access_token), run_stats)
+            endpoint = object_endpoint(base_url, sobject, contract, modified.start_value)
+            yield from arrow_pages(paginate(client, endpoint, name), contract, "crm", run_stats)
 
         return read_object
 

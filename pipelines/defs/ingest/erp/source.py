@@ -12,20 +12,41 @@ from typing import Any
 
 import dlt
 from dlt.common.typing import TSecretStrValue
-from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 
 from pipelines.defs.ingest.erp.objects import CURSOR_FORMAT, PAGE_LIMIT, TABLES
+from pipelines.lib.contracts import Contract
 from pipelines.lib.extract import (
+    Endpoint,
     ExtractStats,
+    HasMoreOffsetPaginator,
+    SourceError,
     arrow_pages,
     make_client,
     modified_since,
     paginate,
+    setting_name,
 )
 
 
 def _since(value: Any) -> str:
     return value.strftime(CURSOR_FORMAT) if hasattr(value, "strftime") else str(value)
+
+
+def headers(access_token: str | None) -> dict[str, str]:
+    if not access_token:
+        raise SourceError("erp", f"{setting_name('erp', 'access_token')} is not set")
+    return {"Authorization": f"Bearer {access_token}", "Prefer": "transient"}
+
+
+def suiteql_endpoint(query: str, since: Any) -> Endpoint:
+    """The rows of one configured SuiteQL query, ``{since}`` replaced by the cursor."""
+    return Endpoint(
+        "/services/rest/query/v1/suiteql",
+        lambda: HasMoreOffsetPaginator(limit=PAGE_LIMIT, has_more_path="hasMore"),
+        "items",
+        method="POST",
+        json={"q": query.replace("{since}", _since(since))},
+    )
 
 
 @dlt.source(name="erp", max_table_nesting=0)
@@ -42,24 +63,14 @@ def erp(
     if missing:
         raise ValueError(f"[sources.erp.queries] has no SuiteQL for: {', '.join(missing)}")
 
-    def make_resource(name: str, cursor: str, contract: Any) -> Any:
+    def make_resource(name: str, cursor: str, contract: Contract) -> Any:
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_table(
             modified: dlt.sources.incremental[Any] = modified_since(cursor, lookback_seconds),
         ) -> Iterator[Any]:
-            if not access_token:
-                raise ValueError("SOURCES__ERP__ACCESS_TOKEN is not set")
-            headers = {"Authorization": f"Bearer {access_token}", "Prefer": "transient"}
-            suiteql = queries[name].replace("{since}", _since(modified.start_value))
-            pages = paginate(
-                make_client(base_url, headers, run_stats),
-                "/services/rest/query/v1/suiteql",
-                OffsetPaginator(limit=PAGE_LIMIT, total_path=None, has_more_path="hasMore"),
-                "items",
-                method="POST",
-                json={"q": suiteql},
-            )
-            yield from arrow_pages(pages, contract, "erp", run_stats)
+            client = make_client("erp", base_url, headers(access_token), run_stats)
+            endpoint = suiteql_endpoint(queries[name], modified.start_value)
+            yield from arrow_pages(paginate(client, endpoint, name), contract, "erp", run_stats)
 
         return read_table
 

@@ -7,7 +7,7 @@ Harvest leaves no trace of a delete; deleted records are found by reconciling id
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -15,7 +15,6 @@ from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.typing import TSecretStrValue
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineNeverRan
-from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from pipelines.defs.ingest.psa.objects import (
     CURSOR,
@@ -25,17 +24,52 @@ from pipelines.defs.ingest.psa.objects import (
     UNINVOICED_REPORT,
 )
 from pipelines.lib.extract import (
+    Endpoint,
     ExtractStats,
+    NextLinkPaginator,
+    SourceError,
     arrow_pages,
     make_client,
     modified_since,
     paginate,
+    setting_name,
 )
-from pipelines.settings import Settings
 
 
 def _iso(value: Any) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
+
+
+def headers(access_token: str | None, account_id: str) -> dict[str, str]:
+    if not access_token:
+        raise SourceError("psa", f"{setting_name('psa', 'access_token')} is not set")
+    return {
+        "Authorization": f"Bearer {access_token}",
+        "Harvest-Account-Id": str(account_id),
+        "User-Agent": "q2c (finance-ops)",
+    }
+
+
+def _pages() -> NextLinkPaginator:
+    return NextLinkPaginator(next_url_path="links.next")
+
+
+def list_endpoint(name: str, since: Any | None = None) -> Endpoint:
+    """Every record of a Harvest list resource, or those updated since ``since``."""
+    params: dict[str, Any] = {"per_page": PER_PAGE}
+    if since is not None:
+        params["updated_since"] = _iso(since)
+    return Endpoint(f"/v2/{name}", _pages, name, params=params)
+
+
+def uninvoiced_endpoint(report_from: str, to: date) -> Endpoint:
+    """Harvest's uninvoiced report from ``report_from`` to ``to`` (the as-of date)."""
+    params = {
+        "from": report_from.replace("-", ""),
+        "to": to.strftime("%Y%m%d"),
+        "per_page": PER_PAGE,
+    }
+    return Endpoint("/v2/reports/uninvoiced", _pages, "results", params=params)
 
 
 @dlt.source(name="psa", max_table_nesting=0)
@@ -46,51 +80,32 @@ def psa(
     lookback_seconds: int = 300,
     report_from: str = "2000-01-01",
     reconcile_every_hours: float = 24,
+    as_of: date | None = None,
     stats: Any = None,
 ) -> Any:
-    """Clients, users, tasks, projects, time entries, expenses and the uninvoiced report."""
+    """Clients, users, tasks, projects, time entries, expenses and the uninvoiced report up
+    to ``as_of`` (the run's as-of date, given by the extract asset)."""
     run_stats: ExtractStats = stats if stats is not None else ExtractStats()
 
     def client() -> Any:
-        if not access_token:
-            raise ValueError("SOURCES__PSA__ACCESS_TOKEN is not set")
-        headers = {
-            "Authorization": f"Bearer {access_token}",
-            "Harvest-Account-Id": str(account_id),
-            "User-Agent": "q2c (finance-ops)",
-        }
-        return make_client(base_url, headers, run_stats)
+        return make_client("psa", base_url, headers(access_token, account_id), run_stats)
 
     def make_resource(name: str, contract: Any) -> Any:
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_resource(
             updated: dlt.sources.incremental[Any] = modified_since(CURSOR, lookback_seconds),
         ) -> Iterator[Any]:
-            pages = paginate(
-                client(),
-                f"/v2/{name}",
-                JSONLinkPaginator(next_url_path="links.next"),
-                name,
-                params={"per_page": PER_PAGE, "updated_since": _iso(updated.start_value)},
-            )
+            pages = paginate(client(), list_endpoint(name, updated.start_value), name)
             yield from arrow_pages(pages, contract, "psa", run_stats)
 
         return read_resource
 
     @dlt.resource(name="uninvoiced_report", write_disposition="replace")
     def uninvoiced_report() -> Iterator[Any]:
-        pages = paginate(
-            client(),
-            "/v2/reports/uninvoiced",
-            JSONLinkPaginator(next_url_path="links.next"),
-            "results",
-            params={
-                "from": report_from.replace("-", ""),
-                # up to the reconciliation's as-of date (the simulator's clock in the demo)
-                "to": Settings.from_env().as_of.strftime("%Y%m%d"),
-                "per_page": PER_PAGE,
-            },
-        )
+        if as_of is None:
+            raise ValueError("the Harvest source needs the run's as-of date for its report")
+        endpoint = uninvoiced_endpoint(report_from, as_of)
+        pages = paginate(client(), endpoint, "uninvoiced_report")
         yield from arrow_pages(pages, UNINVOICED_REPORT, "psa", run_stats)
 
     @dlt.resource(name=DELETIONS_TABLE, primary_key=("resource", "id"), write_disposition="merge")
@@ -111,13 +126,7 @@ def psa(
             if not held.get(name):
                 continue
             listed: set[int] = set()
-            for page in paginate(
-                client(),
-                f"/v2/{name}",
-                JSONLinkPaginator(next_url_path="links.next"),
-                name,
-                params={"per_page": PER_PAGE},
-            ):
+            for page in paginate(client(), list_endpoint(name), f"{name} (id reconcile)"):
                 listed.update(r["id"] for r in page if r.get("id") is not None)
             known = held.get(f"{DELETIONS_TABLE}:{name}", set())
             rows += [

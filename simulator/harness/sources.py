@@ -1,8 +1,11 @@
-"""Point q2c's sources at the built-in simulator: the demo's, the UI's and the tests' one way.
+"""Point q2c's sources at the built-in simulator: the demo's, the UI's, the bench's and the
+tests' one way.
 
 The simulator serves the three vendor APIs on loopback from its own DuckDB file (never the
 warehouse), with a fresh random token; the sources find it through the same environment
-variables a real deployment sets.
+variables a real deployment sets (``source_env``). The firm's clock is the as-of date of
+the runs against it (``SimulatedSources.as_of``), and is pinned in that environment too, for
+the processes started beside it (the Dagster UI's code location).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from pipelines.settings import patched_environ
+from pipelines.settings import AS_OF_VAR, patched_environ
 from simulator.api.server import SimulatorServer
 from simulator.firm import FirmParams, generate
 
@@ -29,19 +33,25 @@ class SimulatedSources:
     db_path: Path
     env: dict[str, str]
 
+    @property
+    def as_of(self) -> date:
+        """The firm's clock: the date runs against it judge on."""
+        return date.fromisoformat(self.env[AS_OF_VAR])
 
-def source_env(server: SimulatorServer, token: str, as_of: str) -> dict[str, str]:
-    """The environment that points every q2c source at ``server``."""
-    return {
-        "SOURCES__CRM__BASE_URL": server.crm_base_url,
+
+def source_env(url: str, token: str, as_of: str | None = None) -> dict[str, str]:
+    """The environment that points every q2c source at the simulator serving on ``url``
+    (and pins the as-of date to the firm's clock, when given)."""
+    env = {
+        "SOURCES__CRM__BASE_URL": f"{url}/crm",
         "SOURCES__CRM__ACCESS_TOKEN": token,
-        "SOURCES__PSA__BASE_URL": server.psa_base_url,
+        "SOURCES__PSA__BASE_URL": f"{url}/psa",
         "SOURCES__PSA__ACCOUNT_ID": HARVEST_ACCOUNT_ID,
         "SOURCES__PSA__ACCESS_TOKEN": token,
-        "SOURCES__ERP__BASE_URL": server.erp_base_url,
+        "SOURCES__ERP__BASE_URL": f"{url}/erp",
         "SOURCES__ERP__ACCESS_TOKEN": token,
-        "Q2C_AS_OF_DATE": as_of,
     }
+    return {**env, AS_OF_VAR: as_of} if as_of else env
 
 
 def firm_as_of(firm: duckdb.DuckDBPyConnection) -> str | None:
@@ -71,7 +81,7 @@ def simulated_sources(
         server = SimulatorServer(
             firm, token=token, harvest_account_id=HARVEST_ACCOUNT_ID, port=port
         ).start()
-        env = source_env(server, token, as_of)
+        env = source_env(server.url, token, as_of)
         try:
             with patched_environ(env):
                 yield SimulatedSources(server, firm, db_path, env)
