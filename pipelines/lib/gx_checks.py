@@ -28,8 +28,8 @@ from dagster import (
 )
 
 from pipelines.lib.data_docs import make_offline
-from pipelines.lib.warehouse import connect
-from pipelines.settings import EXPECTATIONS_DIR, Settings
+from pipelines.lib.warehouse import WAREHOUSE_POOL, connect
+from pipelines.settings import EXPECTATIONS_DIR, SETTINGS_KEY, Settings
 
 SAMPLE_SIZE = 20
 THRESHOLDS_FILE = EXPECTATIONS_DIR / "thresholds.yml"
@@ -37,25 +37,22 @@ HISTORY_TABLE = "quality.validation_results"
 REPORTING_CURRENCY = "USD"
 
 
-class _DuckDBDialect(str):
-    value = "duckdb"
+GX_DUCKDB_DIALECT = "duckdb.q2c"
+"""The SQLAlchemy dialect GX reads the warehouse through (``duckdb+q2c://``): duckdb-engine's,
+in autocommit. GX 1.x reads a query's rows after it has closed the connection, and closing a
+SQLAlchemy connection rolls its transaction back, which in duckdb-engine discards the rows not
+yet read (its cursor is the connection): every metric came back empty
+(https://github.com/great-expectations/great_expectations/issues/11579, #10738). GX only
+reads, so the checks' connections open no transaction to roll back."""
 
 
 def _gx() -> Any:
     """Great Expectations, imported when a check runs: the import takes seconds, and every
     process that loads the definitions (each run, the UI, each test) would pay for it."""
     import great_expectations as gx
-    import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql_engine
+    from sqlalchemy.dialects import registry
 
-    # GX 1.x reads a query's rows after handing its connection back to the pool, and
-    # duckdb-engine drops a cursor's rows when its connection is released: every metric came
-    # back empty. GX keeps one persisted connection for the dialects listed here; DuckDB (a
-    # single local file) belongs with them.
-    if "duckdb" not in gx_sql_engine._PERSISTED_CONNECTION_DIALECTS:
-        gx_sql_engine._PERSISTED_CONNECTION_DIALECTS = (
-            *gx_sql_engine._PERSISTED_CONNECTION_DIALECTS,
-            _DuckDBDialect("duckdb"),
-        )
+    registry.register(GX_DUCKDB_DIALECT, "pipelines.lib.gx_duckdb", "AutocommitDuckDBDialect")
     return gx
 
 
@@ -114,7 +111,7 @@ def _context(settings: Settings) -> Any:
         mode="file",
         project_root_dir=str(EXPECTATIONS_DIR),
         runtime_environment={
-            "Q2C_GX_WAREHOUSE_URL": f"duckdb:///{settings.warehouse_path}",
+            "Q2C_GX_WAREHOUSE_URL": f"duckdb+q2c:///{settings.warehouse_path}",
             "Q2C_GX_RESULTS_DIR": str(results_dir),
         },
     )
@@ -237,12 +234,14 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
         name=f"gx_{suite.checkpoint}",
         description=suite.description,
         blocking=suite.blocking,
-        pool="warehouse",
+        pool=WAREHOUSE_POOL,
+        # the run's settings resource (pipelines/defs/resources.py), by key: lib/ imports no defs
+        required_resource_keys={SETTINGS_KEY},
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        settings = Settings.from_env()
+        run: Settings = getattr(context.resources, SETTINGS_KEY).resolved
         limits = thresholds(suite.checkpoint)
-        result = run_checkpoint(settings, suite.checkpoint, context.run.run_id, limits)
+        result = run_checkpoint(run, suite.checkpoint, context.run.run_id, limits)
         validation = next(iter(result.run_results.values()))
         # A gate's data asset is the query of its offenders (expectations/gx/great_expectations.yml).
         query = validation.meta["batch_spec"].get("query")
@@ -257,7 +256,7 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
             for r in validation.results
             if not r.success
         }
-        with connect(settings.warehouse_path) as con:
+        with connect(run.warehouse_path) as con:
             offenders = (
                 _query_offenders(con, query) if suite.blocking else _result_offenders(validation)
             )
@@ -282,7 +281,7 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
                     "sample_source_record_ids": json.dumps(offenders.sample),
                     "thresholds": json.dumps(limits_text),
                     "failed_expectations": json.dumps(failed),
-                    "as_of_date": settings.as_of,
+                    "as_of_date": run.as_of,
                     "checked_at": datetime.now(UTC),
                 },
             )
@@ -293,7 +292,7 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
             "offending_rows": offenders.rows,
             "offending_source_records": offenders.record_ids,
             "sample_source_record_ids": MetadataValue.json(offenders.sample),
-            "data_docs": MetadataValue.path(str(data_docs_index(settings))),
+            "data_docs": MetadataValue.path(str(data_docs_index(run))),
             "history": MetadataValue.text(
                 f"{HISTORY_TABLE} where checkpoint = '{suite.checkpoint}'"
             ),
