@@ -35,11 +35,12 @@ import requests
 
 from benchmarks.measure import Measured, run
 from pipelines.lib.gx_checks import configured_thresholds, threshold_variable
+from simulator.harness import HARVEST_ACCOUNT_ID, source_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 AS_OF = date(2026, 11, 25)
-ACCOUNT = "100001"
+ACCOUNT = HARVEST_ACCOUNT_ID
 SYSTEMS = ("crm", "psa", "erp")
 STAGES = (
     "extract:crm",
@@ -127,15 +128,8 @@ class Server:
         return {"Authorization": f"Bearer {self.token}", "Harvest-Account-Id": ACCOUNT}
 
     def env(self) -> dict[str, str]:
-        return {
-            "SOURCES__CRM__BASE_URL": self.url + "/crm",
-            "SOURCES__CRM__ACCESS_TOKEN": self.token,
-            "SOURCES__PSA__BASE_URL": self.url + "/psa",
-            "SOURCES__PSA__ACCOUNT_ID": ACCOUNT,
-            "SOURCES__PSA__ACCESS_TOKEN": self.token,
-            "SOURCES__ERP__BASE_URL": self.url + "/erp",
-            "SOURCES__ERP__ACCESS_TOKEN": self.token,
-        }
+        """The sources pointed at this server, as the harness points them for the demo."""
+        return source_env(self.url, self.token)
 
 
 def time_page(server: Server, page: int) -> float:
@@ -151,76 +145,61 @@ def time_page(server: Server, page: int) -> float:
 
 
 def dump_pages(server: Server, out: Path) -> dict[str, dict[str, float]]:
-    """Every record of every resource, fetched as the connectors page them, saved as files.
+    """Every record of every resource, fetched as the connectors page them (their endpoints,
+    paginators and client, from the start of time), each page saved as a file.
 
-    Timed per system: the simulator serving every page with nothing done to it, the least
-    any extraction from it can take.
+    Timed per system: the simulator serving every page with nothing done to it but the
+    parse that paging needs, the least any extraction from it can take.
     """
-    from pipelines.defs.ingest.crm.objects import API_VERSION, OBJECTS
+    import dlt
+
+    from pipelines.defs.ingest.crm import source as crm
+    from pipelines.defs.ingest.crm.objects import OBJECTS
+    from pipelines.defs.ingest.erp import source as erp
     from pipelines.defs.ingest.erp.objects import TABLES
+    from pipelines.defs.ingest.psa import source as psa
     from pipelines.defs.ingest.psa.objects import RESOURCES
+    from pipelines.lib.extract import INITIAL_CURSOR, Endpoint, ExtractStats, make_client
 
-    session = requests.Session()
+    env = server.env()
     served: dict[str, dict[str, float]] = {}
-    started = time.monotonic()
 
-    def save(name: str, n: int, body: bytes) -> None:
-        folder = out / name
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{n:06d}.json").write_bytes(body)
-        system = served.setdefault(name.split("/")[0], {"pages": 0, "megabytes": 0.0})
-        system["pages"] += 1
-        system["megabytes"] += len(body) / 2**20
+    def dump(system: str, headers: dict[str, str], endpoints: dict[str, Endpoint]) -> None:
+        started, pages, size = time.monotonic(), 0, 0
+        base_url = env[f"SOURCES__{system.upper()}__BASE_URL"]
+        client = make_client(system, base_url, headers, ExtractStats())
+        for name, endpoint in endpoints.items():
+            folder = out / system / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for n, page in enumerate(client.pages(endpoint, name)):
+                (folder / f"{n:06d}.json").write_bytes(page.response.content)
+                pages, size = pages + 1, size + len(page.response.content)
+        served[system] = {
+            "pages": pages,
+            "megabytes": round(size / 2**20, 1),
+            "seconds": round(time.monotonic() - started, 2),
+        }
 
-    def lap(system: str) -> None:
-        nonlocal started
-        served.setdefault(system, {"pages": 0, "megabytes": 0.0})
-        served[system]["seconds"] = round(time.monotonic() - started, 2)
-        served[system]["megabytes"] = round(served[system]["megabytes"], 1)
-        started = time.monotonic()
-
-    sf = {"Authorization": f"Bearer {server.token}"}
-    for name, (sobject, contract) in OBJECTS.items():
-        fields = ", ".join(f.name for f in contract.fields)
-        url = f"{server.url}/crm/services/data/{API_VERSION}/queryAll"
-        params: dict | None = {"q": f"SELECT {fields} FROM {sobject}"}
-        n = 0
-        while url:
-            r = session.get(url, params=params, headers=sf, timeout=300)
-            r.raise_for_status()
-            save(f"crm/{name}", n, r.content)
-            body, n, params = r.json(), n + 1, None
-            url = server.url + "/crm" + body["nextRecordsUrl"] if not body["done"] else ""
-    lap("crm")
-    for name in RESOURCES:
-        url, params, n = f"{server.url}/psa/v2/{name}", {"per_page": 2000}, 0
-        while url:
-            r = session.get(url, params=params, headers=server.harvest_headers, timeout=300)
-            r.raise_for_status()
-            save(f"psa/{name}", n, r.content)
-            url, params, n = r.json()["links"]["next"], None, n + 1
-    lap("psa")
-    ns = {"Authorization": f"Bearer {server.token}", "Prefer": "transient"}
-    with open(ROOT / ".dlt" / "config.toml", "rb") as fh:
-        import tomllib
-
-        queries = tomllib.load(fh)["sources"]["erp"]["queries"]
-    for name in TABLES:
-        query = queries[name].replace("{since}", "2000-01-01 00:00:00")
-        offset, n, more = 0, 0, True
-        while more:
-            r = session.post(
-                f"{server.url}/erp/services/rest/query/v1/suiteql",
-                params={"limit": 1000, "offset": offset},
-                json={"q": query},
-                headers=ns,
-                timeout=300,
-            )
-            r.raise_for_status()
-            save(f"erp/{name}", n, r.content)
-            body = r.json()
-            more, offset, n = body["hasMore"], offset + 1000, n + 1
-    lap("erp")
+    crm_url = env["SOURCES__CRM__BASE_URL"]
+    dump(
+        "crm",
+        crm.headers(server.token),
+        {
+            name: crm.object_endpoint(crm_url, sobject, contract, INITIAL_CURSOR)
+            for name, (sobject, contract) in OBJECTS.items()
+        },
+    )
+    dump(
+        "psa",
+        psa.headers(server.token, ACCOUNT),
+        {name: psa.list_endpoint(name, INITIAL_CURSOR) for name in RESOURCES},
+    )
+    queries = dlt.config["sources.erp.queries"]
+    dump(
+        "erp",
+        erp.headers(server.token),
+        {name: erp.suiteql_endpoint(queries[name], INITIAL_CURSOR) for name in TABLES},
+    )
     return served
 
 

@@ -24,9 +24,12 @@ _SUMMED = {"records_extracted": "records", "quarantined": "quarantined"}
 def main(period: str | None) -> dict[str, Any]:
     from dagster import DagsterEventType, DagsterInstance
 
-    from pipelines.cli import materialize_all
+    from pipelines.cli import materialize_all, prepare_environment
+    from pipelines.settings import Settings
 
-    run_id = materialize_all(period)
+    settings = Settings.from_env()  # as `q2c run` reads them
+    prepare_environment(settings)
+    run_id = materialize_all(settings, period)
     steps: dict[str, dict[str, Any]] = {}
     with DagsterInstance.get() as instance:
         for entry in instance.all_logs(run_id):
