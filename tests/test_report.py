@@ -23,8 +23,7 @@ from pipelines.defs.reports.month_end import (
 )
 from pipelines.defs.reports.sections import ReportError
 from pipelines.defs.reports.workbook import HEADER_ROW
-from pipelines.lib.simulated import patched_environ
-from pipelines.settings import Settings
+from pipelines.settings import Settings, patched_environ
 from tests.conftest import AS_OF
 from tests.support import BuiltWarehouse
 
