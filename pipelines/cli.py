@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import date
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -73,41 +76,115 @@ def run_config(settings: Settings) -> dict[str, Any]:
     return RunSettings.of(settings, as_of=settings.as_of).run_config()
 
 
+class Stopped(CliError):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM) and canceled."""
+
+    def __init__(self, signum: int, what: str | None = None) -> None:
+        what = what or "the run was canceled"
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}: {what}")
+
+
+STOP_GRACE_SECONDS = 15
+"""How long a stopped run may take to end its step before its process is killed."""
+
+
 def materialize_all(settings: Settings, period: str | None = None) -> str:
-    """Run the refresh job (or, for a period ``YYYY-MM``, the month-end close) in this process
-    on the project's Dagster instance, with ``settings``; return the run's id."""
+    """Run the refresh job (or, for a period ``YYYY-MM``, the month-end close) on the project's
+    Dagster instance, with ``settings``; return the run's id.
+
+    The run executes in a process of its own (``pipelines/run_worker.py``) that this one
+    watches: SIGTERM or Ctrl-C here cancels the run in Dagster and ends it within seconds.
+    """
+    run_id = str(uuid.uuid4())
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    outcome_path = settings.logs_dir / f".run-{run_id}.json"
+    request = {
+        "run_id": run_id,
+        "period": period,
+        "parent_pid": os.getpid(),
+        "outcome_path": str(outcome_path),
+        "settings": {
+            "data_dir": str(settings.data_dir),
+            "warehouse_path": str(settings.warehouse_path),
+            "analytics_path": str(settings.analytics_path),
+            "as_of": settings.as_of.isoformat(),
+        },
+    }
+    command = [sys.executable, "-m", "pipelines.run_worker", json.dumps(request)]
+    # Its own session: a terminal's Ctrl-C reaches this process, which cancels the run first.
+    worker = subprocess.Popen(command, start_new_session=True)
+    try:
+        with _signals_raise():
+            worker.wait()
+    except Stopped as stop:
+        started = _cancel(worker, run_id, stop.signum)
+        outcome_path.unlink(missing_ok=True)
+        raise Stopped(stop.signum, None if started else "before its run started") from None
+    try:
+        outcome = json.loads(outcome_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        log = settings.logs_dir / "last_run.log"
+        outcome = {
+            "outcome": "failed",
+            "message": f"the run's process ended with status {worker.returncode}; see {log}",
+        }
+    outcome_path.unlink(missing_ok=True)
+    if outcome["outcome"] == "gates_failed":
+        raise GatesFailed("blocking gates failed; the month-end report was withheld")
+    if outcome["outcome"] != "success":
+        raise CliError(outcome["message"])
+    return run_id
+
+
+def _kill_group(worker: subprocess.Popen) -> None:
+    """The worker and what it started (dbt), at once: it leads its own process group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``Stopped`` in this process for the block."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _cancel(worker: subprocess.Popen, run_id: str, signum: int) -> bool:
+    """Cancel the run in Dagster and end its process: canceling first, so that the worker's
+    interruption ends the run as canceled (not failed); killed after the grace period, and
+    then marked canceled and its pool slots released here. Did the run start?"""
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
-    from pipelines.defs.quality.checks import failed_on_a_gate
-
-    job = defs.resolve_job_def("month_end_close" if period else "refresh_warehouse")
-    job = job.with_logger_defs({**job.loggers, "progress": _progress_logger()})
-    config = {**run_config(settings), "loggers": {"progress": {}}}
-    # dbt's own output goes to a log file; the terminal gets one line per step.
-    log_path = settings.logs_dir / "last_run.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        DagsterInstance.get() as instance,
-        open(log_path, "w", encoding="utf-8") as log,
-        contextlib.redirect_stdout(log),
-    ):
-        result = job.execute_in_process(
-            instance=instance,
-            run_config=config,
-            raise_on_error=False,
-            partition_key=f"{period}-01" if period else None,
-        )
-    say(f"  full log: {log_path}")
-    if not result.success:
-        failures = result.get_step_failure_events()
-        if failures and all(failed_on_a_gate(f) for f in failures):
-            raise GatesFailed("blocking gates failed; the month-end report was withheld")
-        if failures:
-            event = failures[0]
-            raise CliError(f"step {event.step_key} failed: {failure_line(event)}")
-        raise CliError("the run did not succeed; see the Dagster UI (make ui) for details")
-    return result.run_id
+    name = signal.Signals(signum).name
+    say(f"q2c: {name}: canceling run {run_id[:8]} (at most {STOP_GRACE_SECONDS} s)")
+    # A second signal while stopping kills at once.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: _kill_group(worker))
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            instance.report_run_canceling(run, message=f"q2c: stopped by {name}")
+        with contextlib.suppress(ProcessLookupError):
+            worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            _kill_group(worker)
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            instance.report_run_canceled(run, message=f"q2c: stopped by {name}; its process killed")
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+    return run is not None
 
 
 def failure_line(step_failure: Any) -> str:
@@ -120,12 +197,6 @@ def failure_line(step_failure: Any) -> str:
     cause = error.cause or error
     lines = (cause.message or "").strip().splitlines()
     return lines[-1] if lines else "unknown error"
-
-
-def _progress_logger() -> Any:
-    from pipelines.lib.progress import progress_logger
-
-    return progress_logger
 
 
 def exception_summary(settings: Settings) -> list[tuple[str, int, str]]:
@@ -273,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     prepare_environment(settings)
     try:
         args.func(args, settings)
+    except Stopped as exc:
+        say(f"q2c {args.command}: {exc}")
+        return 128 + exc.signum
     except (CliError, SettingsError) as exc:
         say(f"q2c {args.command}: {exc}")
         return 1

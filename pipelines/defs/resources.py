@@ -14,11 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, Failure, InitResourceContext
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 from pydantic import Field, PrivateAttr
 
+from pipelines.lib.runs import owner_tags
 from pipelines.settings import AS_OF_VAR, DBT_PROJECT_DIR, SETTINGS_KEY, Settings
 
 
@@ -41,6 +42,7 @@ class RunSettings(ConfigurableResource):
     )
 
     _resolved: Settings | None = PrivateAttr(default=None)
+    _run: tuple[Any, str] | None = PrivateAttr(default=None)
 
     @classmethod
     def of(cls, settings: Settings, *, as_of: date | None = None) -> RunSettings:
@@ -62,6 +64,27 @@ class RunSettings(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._resolved = self._resolve()
+        if context.instance is not None and context.run_id is not None:
+            # the process running this run, so that a crash of it can be told and recovered
+            context.instance.add_run_tags(context.run_id, owner_tags())
+            self._run = (context.instance, context.run_id)
+
+    def for_step(self) -> Settings:
+        """The run's settings, for a step about to start; the step fails at once when its run
+        is being canceled.
+
+        Dagster's in-process executor ends the step an interrupt reaches, then goes on with
+        the next (only its multiprocess executor stops the plan); every q2c step starts here,
+        so a canceled run ends within a second instead of running its remaining steps.
+        """
+        if self._run is not None:
+            instance, run_id = self._run
+            run = instance.get_run_by_id(run_id)
+            if run is not None and run.status.value == "CANCELING":
+                raise Failure(
+                    description="the run was canceled before this step", allow_retries=False
+                )
+        return self.resolved
 
     def _resolve(self) -> Settings:
         return Settings.resolve(

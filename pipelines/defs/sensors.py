@@ -1,4 +1,5 @@
-"""Sensors: the month-end close starts when the ERP closes a month; failed runs are recorded.
+"""Sensors: the month-end close starts when the ERP closes a month; failed runs are recorded;
+runs whose process died are recovered.
 
 Both read and write outside the warehouse file (its one writer may be busy): the close
 sensor reads the analysts' published copy, failures go to data/ops/failed_runs.jsonl.
@@ -21,6 +22,7 @@ from dagster import (
 from pipelines.defs.reports.month_end import MONTHS
 from pipelines.defs.resources import RunSettings
 from pipelines.defs.schedules import month_end_close
+from pipelines.lib.runs import recover_dead_runs
 from pipelines.settings import Settings
 
 
@@ -79,4 +81,27 @@ def record_failed_runs(context: RunFailureSensorContext, settings: RunSettings) 
         fh.write(json.dumps(record) + "\n")
 
 
-sensors = [period_closed_sensor, record_failed_runs]
+@sensor(
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Every minute: a run whose process died (killed, crashed, the machine restarted) is "
+        "marked failed and its warehouse slot released, so queued runs go on (and the "
+        "instance's run_retries start it again once)."
+    ),
+)
+def recover_crashed_runs(context: SensorEvaluationContext):
+    recovered = recover_dead_runs(context.instance)
+    for run in recovered:
+        context.log.warning(
+            f"run {run.run_id} ({run.job_name}): its process (pid {run.pid}) was gone; "
+            "marked failed, its slots released"
+        )
+    return SkipReason(
+        f"recovered {len(recovered)} runs whose process was gone"
+        if recovered
+        else "no run lost its process"
+    )
+
+
+sensors = [period_closed_sensor, record_failed_runs, recover_crashed_runs]

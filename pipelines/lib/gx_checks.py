@@ -239,7 +239,7 @@ def gx_asset_check(suite: Suite) -> AssetChecksDefinition:
         required_resource_keys={SETTINGS_KEY},
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        run: Settings = getattr(context.resources, SETTINGS_KEY).resolved
+        run: Settings = getattr(context.resources, SETTINGS_KEY).for_step()
         limits = thresholds(suite.checkpoint)
         result = run_checkpoint(run, suite.checkpoint, context.run.run_id, limits)
         validation = next(iter(result.run_results.values()))

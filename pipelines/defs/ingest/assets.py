@@ -90,7 +90,7 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
     def _extract(
         context: AssetExecutionContext, dlt: DagsterDltResource, settings: RunSettings
     ) -> Iterator[Any]:
-        run = settings.resolved
+        run = settings.for_step()
         stats = ExtractStats()
         options = {"as_of": run.as_of} if system == "psa" else {}
         try:
@@ -103,6 +103,7 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
                 )
             )
         except Exception as exc:
+            settings.for_step()  # a sync stopped because the run is canceled is not retried
             raise _extract_failure(exc, system, context.retry_number) from exc
         published = publish_dataset(
             run.warehouse_path,

@@ -70,7 +70,7 @@ def build_quarantine_check(system: str, assets_def) -> AssetChecksDefinition:
     def _check(
         context: AssetCheckExecutionContext, settings: RunSettings
     ) -> Iterator[AssetCheckResult]:
-        found = quarantined_in_last_load(settings.resolved, system)
+        found = quarantined_in_last_load(settings.for_step(), system)
         selected = {check.asset_key for check in context.selected_asset_check_keys}
         for key in keys:
             if key not in selected:

@@ -39,7 +39,7 @@ PUBLISHED_FROM = sorted(
     ),
 )
 def analytics_published(context: AssetExecutionContext, settings: RunSettings) -> MaterializeResult:
-    run = settings.resolved
+    run = settings.for_step()
     rows = publish_copy(run.warehouse_path, run.analytics_path, ANALYST_SCHEMAS)
     context.log.info(f"published {len(rows)} tables to {run.analytics_path}")
     return MaterializeResult(

@@ -118,7 +118,7 @@ def period_of(partition_key: str) -> str:
     ),
 )
 def month_end_report(context: AssetExecutionContext, settings: RunSettings) -> MaterializeResult:
-    run = settings.resolved
+    run = settings.for_step()
     period = period_of(context.partition_key)
     # In the close the failing gate already skips this step; this guards a report
     # materialized on its own from a warehouse whose latest gates failed.

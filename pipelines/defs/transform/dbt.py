@@ -68,4 +68,4 @@ def run_dbt(
 def warehouse_models(
     context: AssetExecutionContext, dbt: DbtCliResource, settings: RunSettings
 ) -> Iterator[Any]:
-    yield from run_dbt(dbt, settings.resolved, BUILD_ARGS, context).stream()
+    yield from run_dbt(dbt, settings.for_step(), BUILD_ARGS, context).stream()
