@@ -19,7 +19,13 @@ from dagster import (
 from pipelines.defs.quality.checks import GATED_ASSETS
 from pipelines.defs.quality.history import failed_blocking_gates
 from pipelines.defs.reports.page import render_page
-from pipelines.defs.reports.sections import MARTS, Report, load_report
+from pipelines.defs.reports.sections import (
+    EXCEPTION_COUNTS,
+    MARTS,
+    Report,
+    load_report,
+    read_model,
+)
 from pipelines.defs.reports.workbook import write_workbook
 from pipelines.defs.resources import RunSettings
 from pipelines.lib.policies import MONTH_END_REPORT_KEY
@@ -82,12 +88,8 @@ def _write_both(files: ReportFiles, report: Report, draft_reasons: Sequence[str]
 def exception_counts(settings: Settings, period: str) -> dict[str, int]:
     """Open exceptions of ``period`` and earlier, by type: the report asset's metadata."""
     with connect(settings.warehouse_path) as con:
-        rows = con.execute(
-            """select exception_type, count(*) from reconciliation.exceptions
-               where status = 'open' and period <= ? group by 1 order by 1""",
-            [period],
-        ).fetchall()
-    return dict(rows)
+        rows = read_model(con, EXCEPTION_COUNTS, ("exception_type", "exception_count"), period)
+    return {row["exception_type"]: row["exception_count"] for row in rows}
 
 
 MONTHS = MonthlyPartitionsDefinition(start_date="2023-01-01", end_offset=1)

@@ -1,35 +1,27 @@
-"""What the month-end report shows, read from the `reconciliation` and `canonical` marts.
+"""What the month-end report shows: which `reports` model each table reads, and how its columns
+are headed and formatted.
 
-Each section is a list of tables (one sheet each in the workbook) and, where a picture helps, a
-chart. The SQL here only selects, filters to the report's period, orders and adds up what a mart
-already decided: every rule (what is unbilled, what is material, how a bucket is aged) is a dbt
-model's, so the report and an analyst's query of the marts never disagree.
-
-Exceptions are as at the report's period: those of the period and every earlier one that are
-still open on the as-of date (a record to fix does not disappear because its month passed).
+Every figure is a dbt model's (dbt_project/models/reports): what is added up, which periods count
+as at the report's period, the six months, the top ten and the order of the rows. Here a table is
+only ``select <columns> from reports.<model> [where report_period = ?] order by row_order``, and a
+chart only reshapes the rows it is drawn from, so the report and an analyst's query of the marts
+never disagree.
 """
 
 from __future__ import annotations
 
+import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import duckdb
 
-MARTS = (
-    "canonical.legal_entities",
-    "canonical.periods",
-    "reconciliation.exceptions",
-    "reconciliation.invoice_rate_variance",
-    "reconciliation.kpi_cycle_times",
-    "reconciliation.kpi_exception_aging",
-    "reconciliation.kpi_sync_latency",
-    "reconciliation.missing_tax_codes",
-    "reconciliation.month_end_variance",
-    "reconciliation.reporting_drift",
-    "reconciliation.unbilled_approved_time",
-)
-"""Every table the report reads (the report asset's upstream in the lineage)."""
+SCHEMA = "reports"
+PERIODS = "report_periods"
+"""The months a report can be written for, with their name, state and reporting currency."""
+EXCEPTION_COUNTS = "report_open_exceptions_by_type"
+"""Open exceptions as at a period by type (the report asset's metadata)."""
 
 MONEY = "money"
 """An amount in the currency named by the column ``Column.currency`` points at."""
@@ -53,6 +45,8 @@ class ReportError(Exception):
 
 @dataclass(frozen=True)
 class Column:
+    name: str
+    """The model's column."""
     header: str
     kind: str = "text"
     currency: int | None = None
@@ -121,205 +115,173 @@ class Report:
     sections: list[Section]
 
 
-def _all(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
-    return con.execute(sql, params or []).fetchall()
+# What the report is made of: each table and chart names its model and the columns it shows.
 
 
-def load_report(con: duckdb.DuckDBPyConnection, period: str, as_of: str) -> Report:
-    """Every section of the report of ``period`` (``YYYY-MM``), from the marts."""
-    known = _all(con, "select fiscal_month, period_name, is_closed from canonical.periods")
-    by_month = {month: (name, closed) for month, name, closed in known}
-    if period not in by_month:
-        months = sorted(by_month)
-        span = f"{months[0]} to {months[-1]}" if months else "none"
-        raise ReportError(f"{period} is not an accounting period of the ERP (known: {span})")
-    name, closed = by_month[period]
-    (reporting_currency,) = con.execute(
-        "select any_value(reporting_currency) from canonical.legal_entities"
-    ).fetchone()
-    p = [period]
-    sections = [
-        _headline(con, p, reporting_currency),
-        _flow(con, p),
-        _variances(con, p),
-        _unbilled(con, p),
-        _missing_tax_codes(con, p),
-        _rate_variances(con, p),
-        _reporting_drift(con, p),
-        _exception_aging(con, reporting_currency, as_of),
-        _sync_latency(con),
-        _drill_down(con, p),
-    ]
-    return Report(period, name, bool(closed), as_of, reporting_currency, sections)
+@dataclass(frozen=True)
+class Bars:
+    """A chart with one bar group per row of ``model`` (the table's own when None), labelled
+    ``category`` (a format of the row's columns), one bar per ``series`` (legend, column) and, with
+    ``marker``, a ± threshold from that column. ``title`` and ``unit`` are formats of the first
+    row. Drawn when the model has rows for the period."""
+
+    title: str
+    category: str
+    series: tuple[tuple[str, str], ...]
+    unit: str = ""
+    marker: str | None = None
+    marker_label: str = ""
+    model: str | None = None
+
+    def columns(self) -> list[str]:
+        """The columns it draws and those its formats name."""
+        drawn = [c for _, c in self.series] + ([self.marker] if self.marker else [])
+        return list(dict.fromkeys(_fields(self.title, self.unit, self.category) + drawn))
+
+    def draw(self, rows: list[dict]) -> Chart:
+        first = rows[0]
+        return Chart(
+            self.title.format(**first),
+            self.unit.format(**first),
+            [self.category.format(**row) for row in rows],
+            [legend for legend, _ in self.series],
+            [[row[column] for _, column in self.series] for row in rows],
+            markers=[row[self.marker] for row in rows] if self.marker else None,
+            marker_label=self.marker_label,
+        )
 
 
-def _headline(con: duckdb.DuckDBPyConnection, p: list, reporting: str) -> Section:
-    ((currency, booked, delivered, billed, collected, material),) = _all(
-        con,
-        """
-        select any_value(reporting_currency), sum(booked_reporting), sum(delivered_reporting),
-               sum(billed_reporting), sum(collected_reporting), count(*) filter (where is_material)
-        from reconciliation.month_end_variance where period = ?
-        """,
-        p,
-    )
-    stages = [
-        ("Booked (won deals)", booked),
-        ("Delivered (to invoice)", delivered),
-        ("Billed (net invoices)", billed),
-        ("Collected (payments)", collected),
-    ]
-    flow = [(label, currency, amount, None) for label, amount in stages if currency is not None]
-    flow.append(("Material billing gaps", None, None, material))
-    exceptions = _all(
-        con,
-        """
-        select 'Unbilled approved time (entries)', ?, coalesce(sum(amount_reporting), 0), count(*)
-        from reconciliation.unbilled_approved_time where period <= ?
-        union all
-        select 'Open exceptions to fix', ?, coalesce(sum(amount_reporting), 0), count(*)
-        from reconciliation.exceptions where status = 'open' and period <= ?
-        """,
-        [reporting, p[0], reporting, p[0]],
-    )
-    kpis = _all(
-        con,
-        """
-        select legal_entity, won_deal_count, closed_won_to_project_days, invoice_count,
-               approval_to_invoice_days, time_to_invoice_days, paid_invoice_count,
-               invoice_to_payment_days, dso_days, realization_pct,
-               functional_currency, receivables_at_end
-        from reconciliation.kpi_cycle_times where period = ?
-        order by legal_entity_id
-        """,
-        p,
-    )
-    return Section(
+@dataclass(frozen=True)
+class Grid:
+    """A chart from a grid ``model`` holding one row per category and series (every pair, in
+    the order to draw them): one bar group per ``category`` column value, one bar per ``series``
+    (a format of the row), the bar's length from ``value``."""
+
+    title: str
+    model: str
+    category: str
+    series: str
+    value: str
+
+    def columns(self) -> list[str]:
+        """The columns it draws and those its formats name."""
+        return list(dict.fromkeys([self.category, *_fields(self.title, self.series), self.value]))
+
+    def draw(self, rows: list[dict]) -> Chart:
+        categories = list(dict.fromkeys(row[self.category] for row in rows))
+        series = list(dict.fromkeys(self.series.format(**row) for row in rows))
+        values = [row[self.value] for row in rows]
+        if len(values) != len(categories) * len(series):
+            raise ValueError(f"{self.model}: not one row per category and series")
+        width = len(series)
+        return Chart(
+            self.title,
+            "",
+            categories,
+            series,
+            [values[i * width : (i + 1) * width] for i in range(len(categories))],
+        )
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    sheet: str
+    model: str
+    columns: tuple[Column, ...]
+    caption: str = ""
+    highlight: str | None = None
+    """The model's boolean column whose true rows are highlighted."""
+    html_limit: int | None = None
+    chart: Bars | Grid | None = None
+    per_period: bool = True
+    """The model holds rows per ``report_period``; otherwise it is the warehouse as it is."""
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    title: str
+    intro: str
+    """May name ``{as_of}``."""
+    tables: tuple[TableSpec, ...]
+
+
+SECTIONS = (
+    SectionSpec(
         "headline",
         "Headline",
         "The month in the group's reporting currency, and each legal entity's cycle times "
         "(reconciliation.month_end_variance, kpi_cycle_times, exceptions).",
-        [
-            Table(
+        (
+            TableSpec(
                 "Headline",
+                "report_headline",
                 (
-                    Column("Measure"),
-                    Column("Currency"),
-                    Column("Amount", MONEY, currency=1),
-                    Column("Count", "count"),
+                    Column("measure", "Measure"),
+                    Column("currency", "Currency"),
+                    Column("amount", "Amount", MONEY, currency=1),
+                    Column("record_count", "Count", "count"),
                 ),
-                flow + exceptions,
             ),
-            Table(
+            TableSpec(
                 "KPIs by entity",
+                "report_kpis_by_entity",
                 (
-                    Column("Legal entity"),
-                    Column("Deals won", "count"),
-                    Column("Won → project (days)", "decimal"),
-                    Column("Invoices", "count"),
-                    Column("Month end → invoice (days)", "decimal"),
-                    Column("Time → invoice (days)", "decimal"),
-                    Column("Invoices paid", "count"),
-                    Column("Invoice → payment (days)", "decimal"),
-                    Column("DSO (days)", "decimal"),
-                    Column("Realization (%)", "percent"),
-                    Column("Functional currency"),
-                    Column("Receivables at month end", MONEY, currency=10),
+                    Column("legal_entity", "Legal entity"),
+                    Column("won_deal_count", "Deals won", "count"),
+                    Column("closed_won_to_project_days", "Won → project (days)", "decimal"),
+                    Column("invoice_count", "Invoices", "count"),
+                    Column("approval_to_invoice_days", "Month end → invoice (days)", "decimal"),
+                    Column("time_to_invoice_days", "Time → invoice (days)", "decimal"),
+                    Column("paid_invoice_count", "Invoices paid", "count"),
+                    Column("invoice_to_payment_days", "Invoice → payment (days)", "decimal"),
+                    Column("dso_days", "DSO (days)", "decimal"),
+                    Column("realization_pct", "Realization (%)", "percent"),
+                    Column("functional_currency", "Functional currency"),
+                    Column("receivables_at_end", "Receivables at month end", MONEY, currency=10),
                 ),
-                kpis,
                 caption="Cycle times of the period by legal entity",
             ),
-        ],
-    )
-
-
-def _flow(con: duckdb.DuckDBPyConnection, p: list) -> Section:
-    rows = _all(
-        con,
-        """
-        select legal_entity,
-               functional_currency, sum(booked_functional), sum(delivered_functional),
-               sum(billed_functional), sum(collected_functional),
-               reporting_currency, sum(booked_reporting), sum(delivered_reporting),
-               sum(billed_reporting), sum(collected_reporting)
-        from reconciliation.month_end_variance
-        where period = ?
-        group by legal_entity_id, legal_entity, functional_currency, reporting_currency
-        order by legal_entity_id
-        """,
-        p,
-    )
-    reporting = rows[0][6] if rows else ""
-    return Section(
+        ),
+    ),
+    SectionSpec(
         "flow",
         "Booked → delivered → billed → collected",
         "Per legal entity, in its functional currency and in the reporting currency: deals won "
         "in the month, what the month's delivery should invoice, net invoices posted, payments "
         "received (reconciliation.month_end_variance).",
-        [
-            Table(
+        (
+            TableSpec(
                 "Flow by entity",
+                "report_flow_by_entity",
                 (
-                    Column("Legal entity"),
-                    Column("Functional currency"),
-                    Column("Booked", MONEY, currency=1),
-                    Column("Delivered", MONEY, currency=1),
-                    Column("Billed", MONEY, currency=1),
-                    Column("Collected", MONEY, currency=1),
-                    Column("Reporting currency"),
-                    Column("Booked (reporting)", MONEY, currency=6),
-                    Column("Delivered (reporting)", MONEY, currency=6),
-                    Column("Billed (reporting)", MONEY, currency=6),
-                    Column("Collected (reporting)", MONEY, currency=6),
+                    Column("legal_entity", "Legal entity"),
+                    Column("functional_currency", "Functional currency"),
+                    Column("booked_functional", "Booked", MONEY, currency=1),
+                    Column("delivered_functional", "Delivered", MONEY, currency=1),
+                    Column("billed_functional", "Billed", MONEY, currency=1),
+                    Column("collected_functional", "Collected", MONEY, currency=1),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("booked_reporting", "Booked (reporting)", MONEY, currency=6),
+                    Column("delivered_reporting", "Delivered (reporting)", MONEY, currency=6),
+                    Column("billed_reporting", "Billed (reporting)", MONEY, currency=6),
+                    Column("collected_reporting", "Collected (reporting)", MONEY, currency=6),
                 ),
-                rows,
-                chart=Chart(
-                    f"Quote to cash by legal entity ({reporting})",
-                    reporting,
-                    [r[0] for r in rows],
-                    ["Booked", "Delivered", "Billed", "Collected"],
-                    [list(r[7:11]) for r in rows],
-                )
-                if rows
-                else None,
-            )
-        ],
-    )
-
-
-def _variances(con: duckdb.DuckDBPyConnection, p: list) -> Section:
-    rows = _all(
-        con,
-        """
-        select legal_entity, currency,
-               delivered_minus_booked, billing_gap, collection_gap,
-               booked_mom_change, delivered_mom_change, billed_mom_change, collected_mom_change,
-               reporting_currency, billing_gap_reporting, materiality_threshold_reporting,
-               is_material
-        from reconciliation.month_end_variance
-        where period = ?
-        order by is_material desc, abs(billing_gap_reporting) desc, legal_entity_id, currency
-        """,
-        p,
-    )
-    trend = _all(
-        con,
-        """
-        select period, reporting_currency, sum(booked_reporting), sum(delivered_reporting),
-               sum(billed_reporting), sum(collected_reporting), sum(billing_gap_reporting),
-               count(*) filter (where is_material)
-        from reconciliation.month_end_variance
-        where period in (
-            select fiscal_month from canonical.periods
-            where fiscal_month <= ? order by start_date desc limit 6
-        )
-        group by period, reporting_currency
-        order by period
-        """,
-        p,
-    )
-    reporting = rows[0][9] if rows else ""
-    return Section(
+                chart=Bars(
+                    "Quote to cash by legal entity ({reporting_currency})",
+                    "{legal_entity}",
+                    (
+                        ("Booked", "booked_reporting"),
+                        ("Delivered", "delivered_reporting"),
+                        ("Billed", "billed_reporting"),
+                        ("Collected", "collected_reporting"),
+                    ),
+                    unit="{reporting_currency}",
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
         "variances",
         "Variances and month-over-month change",
         "Per legal entity and transaction currency: delivered − booked, the billing gap "
@@ -327,406 +289,372 @@ def _variances(con: duckdb.DuckDBPyConnection, p: list) -> Section:
         "collected) and the change of each stage against the month before. A billing gap beyond "
         "the materiality threshold (in the reporting currency; dbt vars materiality_pct and "
         "materiality_abs) is material; material rows are highlighted.",
-        [
-            Table(
+        (
+            TableSpec(
                 "Variances",
+                "report_variances",
                 (
-                    Column("Legal entity"),
-                    Column("Currency"),
-                    Column("Delivered − booked", MONEY, currency=1),
-                    Column("Billing gap", MONEY, currency=1),
-                    Column("Collection gap", MONEY, currency=1),
-                    Column("Booked MoM", MONEY, currency=1),
-                    Column("Delivered MoM", MONEY, currency=1),
-                    Column("Billed MoM", MONEY, currency=1),
-                    Column("Collected MoM", MONEY, currency=1),
-                    Column("Reporting currency"),
-                    Column("Billing gap (reporting)", MONEY, currency=9),
-                    Column("Materiality threshold", MONEY, currency=9),
-                    Column("Material", "flag"),
+                    Column("legal_entity", "Legal entity"),
+                    Column("currency", "Currency"),
+                    Column("delivered_minus_booked", "Delivered − booked", MONEY, currency=1),
+                    Column("billing_gap", "Billing gap", MONEY, currency=1),
+                    Column("collection_gap", "Collection gap", MONEY, currency=1),
+                    Column("booked_mom_change", "Booked MoM", MONEY, currency=1),
+                    Column("delivered_mom_change", "Delivered MoM", MONEY, currency=1),
+                    Column("billed_mom_change", "Billed MoM", MONEY, currency=1),
+                    Column("collected_mom_change", "Collected MoM", MONEY, currency=1),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("billing_gap_reporting", "Billing gap (reporting)", MONEY, currency=9),
+                    Column(
+                        "materiality_threshold_reporting",
+                        "Materiality threshold",
+                        MONEY,
+                        currency=9,
+                    ),
+                    Column("is_material", "Material", "flag"),
                 ),
-                rows,
-                highlight=12,
-                chart=Chart(
-                    f"Billing gap against the materiality threshold ({reporting})",
-                    reporting,
-                    [f"{r[0]} · {r[1]}" for r in rows],
-                    ["Billing gap"],
-                    [[r[10]] for r in rows],
-                    markers=[r[11] for r in rows],
+                highlight="is_material",
+                chart=Bars(
+                    "Billing gap against the materiality threshold ({reporting_currency})",
+                    "{legal_entity} · {currency}",
+                    (("Billing gap", "billing_gap_reporting"),),
+                    unit="{reporting_currency}",
+                    marker="materiality_threshold_reporting",
                     marker_label="materiality threshold (±)",
-                )
-                if rows
-                else None,
-            ),
-            Table(
-                "Six months",
-                (
-                    Column("Period"),
-                    Column("Reporting currency"),
-                    Column("Booked", MONEY, currency=1),
-                    Column("Delivered", MONEY, currency=1),
-                    Column("Billed", MONEY, currency=1),
-                    Column("Collected", MONEY, currency=1),
-                    Column("Net billing gap", MONEY, currency=1),
-                    Column("Material gaps", "count"),
                 ),
-                trend,
-                caption="The six months to this period, all legal entities, reporting currency",
-                chart=Chart(
-                    f"Delivered, billed and collected by month ({reporting})",
-                    reporting,
-                    [r[0] for r in trend],
-                    ["Delivered", "Billed", "Collected"],
-                    [list(r[3:6]) for r in trend],
-                )
-                if trend
-                else None,
             ),
-        ],
-    )
-
-
-def _unbilled(con: duckdb.DuckDBPyConnection, p: list) -> Section:
-    buckets = _all(
-        con,
-        """
-        select aging_bucket, currency, count(*), sum(hours), sum(amount),
-               reporting_currency, sum(amount_reporting)
-        from reconciliation.unbilled_approved_time
-        where period <= ?
-        group by all
-        order by min(age_days), currency
-        """,
-        p,
-    )
-    projects = _all(
-        con,
-        """
-        select project_id, legal_entity, count(*), sum(hours), currency, sum(amount),
-               reporting_currency, sum(amount_reporting), max(age_days),
-               min(source_record_id)
-        from reconciliation.unbilled_approved_time
-        where period <= ?
-        group by project_id, legal_entity, currency, reporting_currency
-        order by sum(amount_reporting) desc, project_id
-        limit 10
-        """,
-        p,
-    )
-    # The chart: every bucket's reporting-currency total, across transaction currencies.
-    by_bucket: dict[str, Decimal] = {}
-    for bucket, *_, amount_reporting in buckets:
-        by_bucket[bucket] = by_bucket.get(bucket, Decimal(0)) + amount_reporting
-    reporting = buckets[0][5] if buckets else ""
-    return Section(
+            TableSpec(
+                "Six months",
+                "report_six_months",
+                (
+                    Column("period", "Period"),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("booked_reporting", "Booked", MONEY, currency=1),
+                    Column("delivered_reporting", "Delivered", MONEY, currency=1),
+                    Column("billed_reporting", "Billed", MONEY, currency=1),
+                    Column("collected_reporting", "Collected", MONEY, currency=1),
+                    Column("billing_gap_reporting", "Net billing gap", MONEY, currency=1),
+                    Column("material_gap_count", "Material gaps", "count"),
+                ),
+                caption="The six months to this period, all legal entities, reporting currency",
+                chart=Bars(
+                    "Delivered, billed and collected by month ({reporting_currency})",
+                    "{period}",
+                    (
+                        ("Delivered", "delivered_reporting"),
+                        ("Billed", "billed_reporting"),
+                        ("Collected", "collected_reporting"),
+                    ),
+                    unit="{reporting_currency}",
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
         "unbilled",
         "Unbilled approved time",
         "Approved, billable time on time-and-materials projects that no invoice has billed, "
         "in months that ended more than the grace period (dbt var grace_days) before the as-of date "
         "(reconciliation.unbilled_approved_time), aged from the day worked. Every entry is listed "
         "with its Harvest time entry id under Drill-down.",
-        [
-            Table(
+        (
+            TableSpec(
                 "Unbilled time by age",
+                "report_unbilled_by_age",
                 (
-                    Column("Aging bucket (days)"),
-                    Column("Currency"),
-                    Column("Entries", "count"),
-                    Column("Hours", "quantity"),
-                    Column("Amount", MONEY, currency=1),
-                    Column("Reporting currency"),
-                    Column("Amount (reporting)", MONEY, currency=5),
+                    Column("aging_bucket", "Aging bucket (days)"),
+                    Column("currency", "Currency"),
+                    Column("entry_count", "Entries", "count"),
+                    Column("hours", "Hours", "quantity"),
+                    Column("amount", "Amount", MONEY, currency=1),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("amount_reporting", "Amount (reporting)", MONEY, currency=5),
                 ),
-                buckets,
                 caption="By aging bucket",
-                chart=Chart(
-                    f"Unbilled approved time by age ({reporting})",
-                    reporting,
-                    [f"{bucket} days" for bucket in by_bucket],
-                    ["Amount"],
-                    [[amount] for amount in by_bucket.values()],
-                )
-                if buckets
-                else None,
-            ),
-            Table(
-                "Unbilled time top projects",
-                (
-                    Column("Harvest project id", "id"),
-                    Column("Legal entity"),
-                    Column("Entries", "count"),
-                    Column("Hours", "quantity"),
-                    Column("Currency"),
-                    Column("Amount", MONEY, currency=4),
-                    Column("Reporting currency"),
-                    Column("Amount (reporting)", MONEY, currency=6),
-                    Column("Oldest (days)", "count"),
-                    Column("e.g. time entry id", "id"),
+                chart=Bars(
+                    "Unbilled approved time by age ({reporting_currency})",
+                    "{aging_bucket} days",
+                    (("Amount", "amount_reporting"),),
+                    unit="{reporting_currency}",
+                    model="report_unbilled_by_age_total",
                 ),
-                projects,
+            ),
+            TableSpec(
+                "Unbilled time top projects",
+                "report_unbilled_top_projects",
+                (
+                    Column("project_id", "Harvest project id", "id"),
+                    Column("legal_entity", "Legal entity"),
+                    Column("entry_count", "Entries", "count"),
+                    Column("hours", "Hours", "quantity"),
+                    Column("currency", "Currency"),
+                    Column("amount", "Amount", MONEY, currency=4),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("amount_reporting", "Amount (reporting)", MONEY, currency=6),
+                    Column("oldest_age_days", "Oldest (days)", "count"),
+                    Column("example_source_record_id", "e.g. time entry id", "id"),
+                ),
                 caption="The ten projects holding the most unbilled time",
             ),
-        ],
-    )
-
-
-def _missing_tax_codes(con: duckdb.DuckDBPyConnection, p: list) -> Section:
-    rows = _all(
-        con,
-        """
-        select source_record_id, invoice_number, line_number, item_code, invoice_date, period,
-               legal_entity, currency, amount, reporting_currency, amount_reporting, details
-        from reconciliation.missing_tax_codes
-        where period <= ?
-        order by amount_reporting desc, source_record_id
-        """,
-        p,
-    )
-    return Section(
+        ),
+    ),
+    SectionSpec(
         "missing-tax-codes",
         "Missing tax codes",
         "Customer invoice lines posted without a tax code (reconciliation.missing_tax_codes); "
         "the amount is the untaxed net. Fix each in NetSuite by its line id.",
-        [
-            Table(
+        (
+            TableSpec(
                 "Missing tax codes",
+                "report_missing_tax_codes",
                 (
-                    Column("NetSuite line id", "id"),
-                    Column("Invoice"),
-                    Column("Line", "count"),
-                    Column("Item"),
-                    Column("Invoice date", "date"),
-                    Column("Period"),
-                    Column("Legal entity"),
-                    Column("Currency"),
-                    Column("Net amount", MONEY, currency=7),
-                    Column("Reporting currency"),
-                    Column("Net amount (reporting)", MONEY, currency=9),
-                    Column("Details"),
+                    Column("source_record_id", "NetSuite line id", "id"),
+                    Column("invoice_number", "Invoice"),
+                    Column("line_number", "Line", "count"),
+                    Column("item_code", "Item"),
+                    Column("invoice_date", "Invoice date", "date"),
+                    Column("period", "Period"),
+                    Column("legal_entity", "Legal entity"),
+                    Column("currency", "Currency"),
+                    Column("amount", "Net amount", MONEY, currency=7),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("amount_reporting", "Net amount (reporting)", MONEY, currency=9),
+                    Column("details", "Details"),
                 ),
-                rows,
-            )
-        ],
-    )
-
-
-def _rate_variances(con: duckdb.DuckDBPyConnection, p: list) -> Section:
-    rows = _all(
-        con,
-        """
-        select source_record_id, invoice_number, line_number, item_code, opportunity_id,
-               opportunity_line_item_id, invoice_date, period, legal_entity, quantity,
-               currency, rate, contracted_rate, amount, reporting_currency, amount_reporting
-        from reconciliation.invoice_rate_variance
-        where period <= ?
-        order by abs(amount_reporting) desc, source_record_id
-        """,
-        p,
-    )
-    return Section(
+            ),
+        ),
+    ),
+    SectionSpec(
         "rate-variances",
         "Invoice rate variances",
         "Invoice lines billed at another rate than the deal's contracted rate for the role "
         "(reconciliation.invoice_rate_variance); the variance is quantity × (rate − contracted), "
         "positive when over-billed.",
-        [
-            Table(
+        (
+            TableSpec(
                 "Invoice rate variances",
+                "report_rate_variances",
                 (
-                    Column("NetSuite line id", "id"),
-                    Column("Invoice"),
-                    Column("Line", "count"),
-                    Column("Item"),
-                    Column("Salesforce opportunity id", "id"),
-                    Column("Opportunity line item id", "id"),
-                    Column("Invoice date", "date"),
-                    Column("Period"),
-                    Column("Legal entity"),
-                    Column("Quantity", "quantity"),
-                    Column("Currency"),
-                    Column("Rate", MONEY, currency=10),
-                    Column("Contracted rate", MONEY, currency=10),
-                    Column("Variance", MONEY, currency=10),
-                    Column("Reporting currency"),
-                    Column("Variance (reporting)", MONEY, currency=14),
+                    Column("source_record_id", "NetSuite line id", "id"),
+                    Column("invoice_number", "Invoice"),
+                    Column("line_number", "Line", "count"),
+                    Column("item_code", "Item"),
+                    Column("opportunity_id", "Salesforce opportunity id", "id"),
+                    Column("opportunity_line_item_id", "Opportunity line item id", "id"),
+                    Column("invoice_date", "Invoice date", "date"),
+                    Column("period", "Period"),
+                    Column("legal_entity", "Legal entity"),
+                    Column("quantity", "Quantity", "quantity"),
+                    Column("currency", "Currency"),
+                    Column("rate", "Rate", MONEY, currency=10),
+                    Column("contracted_rate", "Contracted rate", MONEY, currency=10),
+                    Column("amount", "Variance", MONEY, currency=10),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("amount_reporting", "Variance (reporting)", MONEY, currency=14),
                 ),
-                rows,
-            )
-        ],
-    )
-
-
-def _reporting_drift(con: duckdb.DuckDBPyConnection, p: list) -> Section:
-    rows = _all(
-        con,
-        """
-        select source_record_id, period, legal_entity, reason, is_contract_reason,
-               record_count, first_changed_at at time zone 'UTC', currency, amount,
-               reporting_currency, amount_reporting, details
-        from reconciliation.reporting_drift
-        where is_period_closed and period <= ?
-        order by period desc, legal_entity_id, reason
-        """,
-        p,
-    )
-    return Section(
+            ),
+        ),
+    ),
+    SectionSpec(
         "reporting-drift",
         "Reporting drift since close",
         "Closed periods whose figures moved or disagree (reconciliation.reporting_drift): PSA "
         "billed vs ERP invoiced beyond tolerance, records changed after the close, and figures "
         "that differ from those frozen at close. Contract reasons raise exceptions; the others "
         "are shown for review. Amounts in the entity's functional currency.",
-        [
-            Table(
+        (
+            TableSpec(
                 "Reporting drift",
+                "report_reporting_drift",
                 (
-                    Column("Period | entity id", "id"),
-                    Column("Period"),
-                    Column("Legal entity"),
-                    Column("Reason"),
-                    Column("Raises an exception", "flag"),
-                    Column("Records", "count"),
-                    Column("First changed (UTC)", "timestamp"),
-                    Column("Currency"),
-                    Column("Amount", MONEY, currency=7),
-                    Column("Reporting currency"),
-                    Column("Amount (reporting)", MONEY, currency=9),
-                    Column("Details"),
+                    Column("source_record_id", "Period | entity id", "id"),
+                    Column("period", "Period"),
+                    Column("legal_entity", "Legal entity"),
+                    Column("reason", "Reason"),
+                    Column("is_contract_reason", "Raises an exception", "flag"),
+                    Column("record_count", "Records", "count"),
+                    Column("first_changed_at_utc", "First changed (UTC)", "timestamp"),
+                    Column("currency", "Currency"),
+                    Column("amount", "Amount", MONEY, currency=7),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("amount_reporting", "Amount (reporting)", MONEY, currency=9),
+                    Column("details", "Details"),
                 ),
-                rows,
-                highlight=4,
-            )
-        ],
-    )
-
-
-def _exception_aging(con: duckdb.DuckDBPyConnection, reporting: str, as_of: str) -> Section:
-    rows = _all(
-        con,
-        """
-        select exception_type, aging_bucket, exception_count, ?, amount_reporting,
-               avg_age_days, max_age_days
-        from reconciliation.kpi_exception_aging
-        where status = 'open'
-        order by exception_type, max_age_days
-        """,
-        [reporting],
-    )
-    types = sorted({r[0] for r in rows})
-    oldest: dict[str, int] = {}
-    for _, bucket, *_, max_age in rows:
-        oldest[bucket] = min(oldest.get(bucket, max_age), max_age)
-    buckets = sorted(oldest, key=oldest.get)
-    counts = {(r[0], r[1]): r[2] for r in rows}
-    return Section(
+                highlight="is_contract_reason",
+            ),
+        ),
+    ),
+    SectionSpec(
         "exception-aging",
         "Exception aging by type",
-        f"Every open exception as of {as_of}, whatever its period, by type and age "
+        "Every open exception as of {as_of}, whatever its period, by type and age "
         "(reconciliation.kpi_exception_aging).",
-        [
-            Table(
+        (
+            TableSpec(
                 "Exception aging",
+                "report_exception_aging",
                 (
-                    Column("Exception type"),
-                    Column("Aging bucket (days)"),
-                    Column("Open", "count"),
-                    Column("Reporting currency"),
-                    Column("Amount (reporting)", MONEY, currency=3),
-                    Column("Average age (days)", "decimal"),
-                    Column("Oldest (days)", "count"),
+                    Column("exception_type", "Exception type"),
+                    Column("aging_bucket", "Aging bucket (days)"),
+                    Column("exception_count", "Open", "count"),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("amount_reporting", "Amount (reporting)", MONEY, currency=3),
+                    Column("avg_age_days", "Average age (days)", "decimal"),
+                    Column("max_age_days", "Oldest (days)", "count"),
                 ),
-                rows,
-                chart=Chart(
+                chart=Grid(
                     "Open exceptions by type and age (count)",
-                    "",
-                    types,
-                    [f"{b} days" for b in buckets],
-                    [[counts.get((t, b), 0) for b in buckets] for t in types],
-                )
-                if rows
-                else None,
-            )
-        ],
-    )
-
-
-def _sync_latency(con: duckdb.DuckDBPyConnection) -> Section:
-    rows = _all(
-        con,
-        """
-        select source_system, resource, last_loaded_at at time zone 'UTC', load_count,
-               record_count, last_source_change_at at time zone 'UTC', synced_change_count,
-               median_latency_seconds, max_latency_seconds
-        from reconciliation.kpi_sync_latency
-        order by source_system, resource
-        """,
-    )
-    return Section(
+                    "report_exception_aging_grid",
+                    category="exception_type",
+                    series="{aging_bucket} days",
+                    value="exception_count",
+                ),
+                per_period=False,
+            ),
+        ),
+    ),
+    SectionSpec(
         "sync-latency",
         "Sync latency per source",
         "When the warehouse last loaded each source resource and how long changes waited "
         "between the source system and the warehouse (reconciliation.kpi_sync_latency); "
         "latency is empty until a second, incremental load.",
-        [
-            Table(
+        (
+            TableSpec(
                 "Sync latency",
+                "report_sync_latency",
                 (
-                    Column("Source system"),
-                    Column("Resource"),
-                    Column("Last loaded (UTC)", "timestamp"),
-                    Column("Loads", "count"),
-                    Column("Records", "count"),
-                    Column("Last source change (UTC)", "timestamp"),
-                    Column("Changes synced", "count"),
-                    Column("Median latency (s)", "decimal"),
-                    Column("Max latency (s)", "count"),
+                    Column("source_system", "Source system"),
+                    Column("resource", "Resource"),
+                    Column("last_loaded_at_utc", "Last loaded (UTC)", "timestamp"),
+                    Column("load_count", "Loads", "count"),
+                    Column("record_count", "Records", "count"),
+                    Column("last_source_change_at_utc", "Last source change (UTC)", "timestamp"),
+                    Column("synced_change_count", "Changes synced", "count"),
+                    Column("median_latency_seconds", "Median latency (s)", "decimal"),
+                    Column("max_latency_seconds", "Max latency (s)", "count"),
                 ),
-                rows,
-            )
-        ],
-    )
-
-
-def _drill_down(con: duckdb.DuckDBPyConnection, p: list) -> Section:
-    rows = _all(
-        con,
-        """
-        select exception_type, source_system, source_record_id, legal_entity, period,
-               occurred_on, currency, amount, reporting_currency, amount_reporting, age_days,
-               aging_bucket, details
-        from reconciliation.exceptions
-        where status = 'open' and period <= ?
-        order by exception_type, amount_reporting desc, source_record_id
-        """,
-        p,
-    )
-    return Section(
+                per_period=False,
+            ),
+        ),
+    ),
+    SectionSpec(
         "drill-down",
         "Drill-down: every open exception",
         "One row per open exception of this period or earlier (reconciliation.exceptions), "
         "with the id of the record to open in its source system (crm: Salesforce, psa: Harvest, "
         "erp: NetSuite; warehouse: a period and legal entity).",
-        [
-            Table(
+        (
+            TableSpec(
                 "Open exceptions",
+                "report_open_exceptions",
                 (
-                    Column("Exception type"),
-                    Column("Source system"),
-                    Column("Source record id", "id"),
-                    Column("Legal entity"),
-                    Column("Period"),
-                    Column("Occurred on", "date"),
-                    Column("Currency"),
-                    Column("Amount", MONEY, currency=6),
-                    Column("Reporting currency"),
-                    Column("Amount (reporting)", MONEY, currency=8),
-                    Column("Age (days)", "count"),
-                    Column("Aging bucket"),
-                    Column("Details"),
+                    Column("exception_type", "Exception type"),
+                    Column("source_system", "Source system"),
+                    Column("source_record_id", "Source record id", "id"),
+                    Column("legal_entity", "Legal entity"),
+                    Column("period", "Period"),
+                    Column("occurred_on", "Occurred on", "date"),
+                    Column("currency", "Currency"),
+                    Column("amount", "Amount", MONEY, currency=6),
+                    Column("reporting_currency", "Reporting currency"),
+                    Column("amount_reporting", "Amount (reporting)", MONEY, currency=8),
+                    Column("age_days", "Age (days)", "count"),
+                    Column("aging_bucket", "Aging bucket"),
+                    Column("details", "Details"),
                 ),
-                rows,
                 html_limit=300,
-            )
-        ],
+            ),
+        ),
+    ),
+)
+
+
+def _models() -> list[str]:
+    models = [PERIODS, EXCEPTION_COUNTS]
+    for section in SECTIONS:
+        for table in section.tables:
+            models.append(table.model)
+            if table.chart is not None and table.chart.model:
+                models.append(table.chart.model)
+    return models
+
+
+MARTS = tuple(sorted({f"{SCHEMA}.{model}" for model in _models()}))
+"""Every table the report reads (the report asset's upstream in the lineage)."""
+
+
+def read_model(
+    con: duckdb.DuckDBPyConnection, model: str, columns: Sequence[str], period: str | None
+) -> list[dict]:
+    """``columns`` of a `reports` model's rows in their order: those of ``period`` when the
+    model is per report period (``period`` given), otherwise all of them."""
+    selected = ", ".join(f'"{c}"' for c in columns)
+    where = "where report_period = ?" if period is not None else ""
+    sql = f'select {selected} from "{SCHEMA}"."{model}" {where} order by row_order'
+    try:
+        rows = con.execute(sql, [period] if period is not None else []).fetchall()
+    except duckdb.CatalogException as e:
+        raise ReportError(
+            f"the warehouse has no {SCHEMA}.{model}: build it with this version's dbt project "
+            f"(`q2c run`) and write the report again ({str(e).splitlines()[0]})"
+        ) from e
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def load_report(con: duckdb.DuckDBPyConnection, period: str, as_of: str) -> Report:
+    """Every section of the report of ``period`` (``YYYY-MM``), from the `reports` models."""
+    known = read_model(
+        con,
+        PERIODS,
+        ("report_period", "period_name", "is_period_closed", "reporting_currency"),
+        None,
     )
+    this = [p for p in known if p["report_period"] == period]
+    if not this:
+        span = f"{known[0]['report_period']} to {known[-1]['report_period']}" if known else "none"
+        raise ReportError(f"{period} is not an accounting period of the ERP (known: {span})")
+    (month,) = this
+    sections = [
+        Section(
+            spec.key,
+            spec.title,
+            spec.intro.format(as_of=as_of),
+            [_table(con, table, period) for table in spec.tables],
+        )
+        for spec in SECTIONS
+    ]
+    return Report(
+        period,
+        month["period_name"],
+        bool(month["is_period_closed"]),
+        as_of,
+        month["reporting_currency"],
+        sections,
+    )
+
+
+def _table(con: duckdb.DuckDBPyConnection, spec: TableSpec, period: str) -> Table:
+    names = [c.name for c in spec.columns]
+    chart = spec.chart
+    on_table = chart is not None and chart.model is None
+    extra = [c for c in chart.columns() if c not in names] if on_table else []
+    at = period if spec.per_period else None
+    rows = read_model(con, spec.model, names + extra, at)
+    chart_rows = (
+        rows if on_table or chart is None else read_model(con, chart.model, chart.columns(), at)
+    )
+    return Table(
+        spec.sheet,
+        spec.columns,
+        [tuple(row[name] for name in names) for row in rows],
+        caption=spec.caption,
+        highlight=names.index(spec.highlight) if spec.highlight else None,
+        html_limit=spec.html_limit,
+        chart=chart.draw(chart_rows) if chart is not None and chart_rows else None,
+    )
+
+
+def _fields(*formats: str) -> list[str]:
+    """The column names a format (``"{legal_entity} · {currency}"``) takes."""
+    return [name for text in formats for _, name, _, _ in string.Formatter().parse(text) if name]
