@@ -163,3 +163,28 @@ def test_netsuite_text_is_kept_and_checked() -> None:
     assert pa.types.is_timestamp(result.table.schema.field("linelastmodifieddate").type)
     assert [q["record_id"] for q in result.quarantined] == ["78"]
     assert "netamount" in result.quarantined[0]["reason"]
+
+
+@pytest.mark.parametrize("with_a_bad_value", [False, True], ids=["page path", "record path"])
+def test_one_id_twice_in_a_page_is_one_record_or_a_conflict_both_refused(
+    with_a_bad_value: bool,
+) -> None:
+    """An exact copy is the same record; two different records under one id cannot both be
+    true and neither may win silently: both go to the quarantine with their payloads."""
+    extra = [time_entry(9, hours="eight")] if with_a_bad_value else []
+    page = wire(
+        time_entry(1),
+        time_entry(2),
+        time_entry(2),
+        time_entry(3, hours=4.0),
+        time_entry(3, hours=6.5),
+        time_entry(4),
+        *extra,
+    )
+    result = convert_page(page, TIME_ENTRIES, "psa")
+    assert sorted(result.table.column("id").to_pylist()) == [1, 2, 4]
+    duplicates = [q for q in result.quarantined if q["reason"].startswith(contracts.DUPLICATE_REASON)]
+    assert [q["record_id"] for q in duplicates] == ["3", "3"]
+    assert sorted(json.loads(q["payload"])["hours"] for q in duplicates) == [4.0, 6.5]
+    assert "2 copies, all refused" in duplicates[0]["reason"]
+    assert len(result.quarantined) == 2 + len(extra)

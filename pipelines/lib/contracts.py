@@ -356,15 +356,54 @@ def convert_page(records: Sequence[dict[str, Any]], contract: Contract, source: 
     except (pa.ArrowException, TypeError, ValueError, ArithmeticError):
         return _slow_page(records, contract, source, new_fields)
     table = _with_new_fields(table, records, new_fields)
-    mask = _fast_rule_mask(table, contract)
+    rule = _fast_rule_mask(table, contract)
+    kept, conflicting = _duplicates(table, records, contract, source)
+    mask = rule if kept is None else pc.and_(rule, kept)
     if pc.all(mask).as_py():
         return PageResult(table, [], new_fields)
-    bad = [i for i, good in enumerate(mask.to_pylist()) if not good]
     quarantined = [
         quarantine_row(records[i], contract, source, _rule_violations(records[i], contract) or "")
-        for i in bad
+        for i, good in enumerate(rule.to_pylist())
+        if not good and i not in conflicting
     ]
-    return PageResult(table.filter(mask), quarantined, new_fields)
+    return PageResult(table.filter(mask), quarantined + list(conflicting.values()), new_fields)
+
+
+DUPLICATE_REASON = "the same id twice in one page with different content"
+
+
+def _duplicates(
+    table: pa.Table, records: Sequence[dict[str, Any]], contract: Contract, source: str
+) -> tuple[pa.Array | None, dict[int, dict[str, Any]]]:
+    """A page that holds one id twice: exact copies are one record; copies that differ are
+    a conflict no rule can settle, and every copy is quarantined with its payload. Returns the
+    rows to keep (None: every row, the usual case, decided by Arrow alone) and the quarantine
+    rows of those refused, by their place in the page. ``table``'s rows are ``records``, in
+    order."""
+    keys = table.select(list(contract.keys))
+    if keys.num_rows < 2:
+        return None, {}
+    counts = keys.group_by(list(contract.keys)).aggregate([([], "count_all")])
+    if pc.max(counts["count_all"]).as_py() <= 1:
+        return None, {}
+    rows: dict[tuple[Any, ...], list[int]] = {}
+    for i, key in enumerate(zip(*(keys[k].to_pylist() for k in contract.keys), strict=True)):
+        if None not in key:
+            rows.setdefault(key, []).append(i)
+    keep = [True] * table.num_rows
+    refused: dict[int, dict[str, Any]] = {}
+    for copies in rows.values():
+        if len(copies) < 2:
+            continue
+        if len({to_json(records[i]) for i in copies}) == 1:
+            for i in copies[1:]:
+                keep[i] = False
+            continue
+        for i in copies:
+            keep[i] = False
+            reason = f"{DUPLICATE_REASON} ({len(copies)} copies, all refused)"
+            refused[i] = quarantine_row(records[i], contract, source, reason)
+    return pa.array(keep, pa.bool_()), refused
 
 
 def _as_text(value: Any) -> str | None:
@@ -407,7 +446,10 @@ def _slow_page(
         good.append(row)
         good_records.append(record)
     table = _with_new_fields(_fast_table_from_rows(good, contract), good_records, new_fields)
-    return PageResult(table, quarantined, new_fields)
+    kept, conflicting = _duplicates(table, good_records, contract, source)
+    if kept is not None:
+        table = table.filter(kept)
+    return PageResult(table, quarantined + list(conflicting.values()), new_fields)
 
 
 def _fast_table_from_rows(rows: list[dict[str, Any]], contract: Contract) -> pa.Table:
