@@ -1,12 +1,13 @@
-"""Inline SVG charts for the HTML report: drawn here, so the report needs no script and no network.
+"""The geometry of the HTML report's bar charts, drawn as inline SVG by the page's template
+(``bar_chart`` in templates/month_end.html.j2): so the report needs no script and no network.
 
 Amounts stay Decimal in the labels; only the bar geometry is computed in floats (pixels).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from html import escape
 
 from pipelines.defs.reports.sections import Chart
 
@@ -18,11 +19,58 @@ PLOT_WIDTH = 520
 VALUE_WIDTH = 120
 
 
-def _label(value: Decimal | int) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+@dataclass(frozen=True)
+class LegendEntry:
+    x: int
+    colour: str
+    name: str
 
 
-def bar_chart(chart: Chart) -> str:
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: int
+    width: float
+    colour: str
+    series: str
+    value: Decimal | int
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    y1: int
+    y2: int
+
+
+@dataclass(frozen=True)
+class Group:
+    category: str
+    label_y: float
+    bars: list[Bar]
+    markers: list[Marker]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything of one chart goes, in pixels."""
+
+    chart: Chart
+    width: int
+    height: int
+    legend: list[LegendEntry]
+    marker_legend_x: int | None
+    """Where the dashed marker's legend starts; None without markers."""
+    zero: float
+    axis_top: int
+    axis_bottom: int
+    groups: list[Group]
+    row_height: int = ROW_HEIGHT
+    label_x: int = LABEL_WIDTH - 8
+    value_x: int = LABEL_WIDTH + PLOT_WIDTH + 6
+
+
+def layout(chart: Chart) -> Layout:
     """Horizontal grouped bars from a zero axis (negative values go left), with optional
     ± markers per category drawn as dashed lines."""
     values = [[v if v is not None else 0 for v in group] for group in chart.values]
@@ -35,58 +83,46 @@ def bar_chart(chart: Chart) -> str:
     def x(value: float) -> float:
         return LABEL_WIDTH + (value - low) / span * PLOT_WIDTH
 
-    legend_height = 22 if len(chart.series) > 1 or chart.markers else 0
-    top = 28 + legend_height
+    has_legend = len(chart.series) > 1 or bool(chart.markers)
+    top = 28 + (22 if has_legend else 0)
     group_height = len(chart.series) * ROW_HEIGHT + GROUP_GAP
     height = top + len(chart.categories) * group_height + 8
-    width = LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(chart.title)}">',
-        f"<title>{escape(chart.title)}</title>",
-        f'<text x="0" y="16" class="chart-title">{escape(chart.title)}</text>',
-    ]
-    if legend_height:
-        lx = 0
+    legend, lx = [], 0
+    if has_legend:
         for i, name in enumerate(chart.series):
-            colour = PALETTE[i % len(PALETTE)]
-            parts.append(f'<rect x="{lx}" y="26" width="12" height="12" fill="{colour}"/>')
-            parts.append(f'<text x="{lx + 16}" y="36" class="legend">{escape(name)}</text>')
+            legend.append(LegendEntry(lx, PALETTE[i % len(PALETTE)], name))
             lx += 24 + 7 * len(name)
-        if chart.markers:
-            parts.append(
-                f'<line x1="{lx}" y1="32" x2="{lx + 18}" y2="32" class="marker"/>'
-                f'<text x="{lx + 22}" y="36" class="legend">{escape(chart.marker_label)}</text>'
-            )
     zero = x(0.0)
-    parts.append(
-        f'<line x1="{zero:.1f}" y1="{top - 4}" x2="{zero:.1f}" y2="{height - 6}" class="axis"/>'
-    )
+    groups = []
     for g, (category, group) in enumerate(zip(chart.categories, values, strict=True)):
         y0 = top + g * group_height
-        parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y0 + len(chart.series) * ROW_HEIGHT / 2 + 4:.1f}" '
-            f'class="category" text-anchor="end">{escape(category)}</text>'
-        )
+        bars = []
         for i, value in enumerate(group):
-            colour = PALETTE[i % len(PALETTE)]
             left, right = sorted((zero, x(float(value))))
-            y = y0 + i * ROW_HEIGHT
-            parts.append(
-                f'<rect x="{left:.1f}" y="{y + 2}" width="{max(right - left, 1):.1f}" '
-                f'height="{ROW_HEIGHT - 4}" fill="{colour}"><title>{escape(chart.series[i])}: '
-                f"{_label(value)} {escape(chart.unit)}</title></rect>"
+            bars.append(
+                Bar(
+                    left,
+                    y0 + i * ROW_HEIGHT,
+                    max(right - left, 1),
+                    PALETTE[i % len(PALETTE)],
+                    chart.series[i],
+                    value,
+                )
             )
-            parts.append(
-                f'<text x="{LABEL_WIDTH + PLOT_WIDTH + 6}" y="{y + ROW_HEIGHT - 5}" '
-                f'class="value">{_label(value)}</text>'
-            )
+        markers = []
         if chart.markers:
             marker = float(chart.markers[g])
-            for mx in (x(marker), x(-marker)):
-                parts.append(
-                    f'<line x1="{mx:.1f}" y1="{y0}" x2="{mx:.1f}" '
-                    f'y2="{y0 + len(chart.series) * ROW_HEIGHT}" class="marker"/>'
-                )
-    parts.append("</svg>")
-    return "".join(parts)
+            bottom = y0 + len(chart.series) * ROW_HEIGHT
+            markers = [Marker(mx, y0, bottom) for mx in (x(marker), x(-marker))]
+        groups.append(Group(category, y0 + len(chart.series) * ROW_HEIGHT / 2 + 4, bars, markers))
+    return Layout(
+        chart,
+        LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH,
+        height,
+        legend,
+        lx if chart.markers else None,
+        zero,
+        top - 4,
+        height - 6,
+        groups,
+    )
