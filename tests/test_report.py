@@ -4,10 +4,10 @@ final report, the planted problems for a DRAFT)."""
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 from openpyxl import load_workbook
@@ -17,15 +17,25 @@ from pipelines.cli import main
 from pipelines.defs.quality.history import failed_blocking_gates
 from pipelines.defs.reports.month_end import (
     ReportFiles,
+    exception_counts,
     last_closed_month,
     month_end_report,
     render_report,
 )
-from pipelines.defs.reports.sections import ReportError
+from pipelines.defs.reports.page import render_page
+from pipelines.defs.reports.sections import (
+    MARTS,
+    Column,
+    Report,
+    ReportError,
+    Section,
+    Table,
+    load_report,
+)
 from pipelines.defs.reports.workbook import HEADER_ROW
 from pipelines.settings import Settings, patched_environ
 from tests.conftest import AS_OF
-from tests.support import BuiltWarehouse
+from tests.support import BuiltWarehouse, run_settings
 
 PERIOD = last_closed_month(AS_OF)
 SECTIONS = [
@@ -42,10 +52,9 @@ SECTIONS = [
 ]
 
 
-def settings_for(build: BuiltWarehouse, reports: Path) -> Settings:
-    return dataclasses.replace(
-        Settings.from_env(), warehouse_path=build.warehouse, reports_dir=reports, as_of=AS_OF
-    )
+def settings_for(build: BuiltWarehouse, data_dir: Path) -> Settings:
+    """The build's warehouse, judged as of the firm's date, reports under ``data_dir``/reports."""
+    return Settings.resolve(data_dir=data_dir, warehouse_path=build.warehouse, as_of=AS_OF)
 
 
 def failed_gates(build: BuiltWarehouse) -> list[str]:
@@ -258,13 +267,100 @@ def test_a_final_report_replaces_the_period_draft(clean_build, tmp_path: Path) -
     draft = render_report(settings, PERIOD, draft_reasons=["unbilled_approved_time: 1 rows"])
     assert draft.html.exists() and draft.xlsx.exists()
     final = render_report(settings, PERIOD)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([final.html.name, final.xlsx.name])
+    written = sorted(p.name for p in settings.reports_dir.iterdir())
+    assert written == sorted([final.html.name, final.xlsx.name])
 
 
 def test_an_unknown_period_is_refused_in_one_line(clean_build, tmp_path: Path) -> None:
     with pytest.raises(ReportError, match=r"^1999-01 is not an accounting period of the ERP"):
         render_report(settings_for(clean_build, tmp_path), "1999-01")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_reads_the_reports_views_of_the_build(built_warehouse) -> None:
+    views = built_warehouse.query(
+        """select table_schema || '.' || table_name from information_schema.tables
+           where table_type = 'VIEW'"""
+    )
+    assert set(MARTS) <= {name for (name,) in views}
+    assert all(name.startswith("reports.") for name in MARTS), "the report reads no mart itself"
+
+
+def tables_of(report: Report) -> dict[str, Table]:
+    return {table.sheet: table for section in report.sections for table in section.tables}
+
+
+def test_an_earlier_period_shows_what_was_to_fix_as_at_it(built_warehouse) -> None:
+    """The report of a month before the last lists the open exceptions and the unbilled time of
+    that month and earlier, not those of the months after it."""
+    # the first accounting month as at which some, not all, of today's open exceptions were
+    # (some are of months before the ERP's first period: they count as at every period)
+    as_at = built_warehouse.query(
+        """select fiscal_month, count(exceptions.period) from canonical.periods
+           left join reconciliation.exceptions
+               on exceptions.status = 'open' and exceptions.period <= periods.fiscal_month
+           group by 1 order by 1"""
+    )
+    ((total,),) = built_warehouse.query(
+        "select count(*) from reconciliation.exceptions where status = 'open' and period <= ?",
+        [PERIOD],
+    )
+    earlier = next(month for month, count in as_at if 0 < count < total)
+    with duckdb.connect(str(built_warehouse.warehouse), read_only=True) as con:
+        tables = tables_of(load_report(con, earlier, AS_OF.isoformat()))
+    drill = tables["Open exceptions"]
+    expected = built_warehouse.query(
+        """select exception_type, source_record_id from reconciliation.exceptions
+           where status = 'open' and period <= ?""",
+        [earlier],
+    )
+    assert sorted((r[0], r[2]) for r in drill.rows) == sorted(expected)
+    assert 0 < len(drill.rows) < total
+    headline = {r[0]: r for r in tables["Headline"].rows}
+    assert headline["Open exceptions to fix"][3] == len(drill.rows)
+    ((entries, amount),) = built_warehouse.query(
+        """select count(*), coalesce(sum(amount_reporting), 0)
+           from reconciliation.unbilled_approved_time where period <= ?""",
+        [earlier],
+    )
+    assert headline["Unbilled approved time (entries)"][2:] == (amount, entries)
+    assert sum(r[6] for r in tables["Unbilled time by age"].rows) == amount
+
+
+def test_the_asset_counts_open_exceptions_as_at_the_period(built_warehouse, tmp_path) -> None:
+    counts = exception_counts(settings_for(built_warehouse, tmp_path), PERIOD)
+    expected = built_warehouse.query(
+        """select exception_type, count(*) from reconciliation.exceptions
+           where status = 'open' and period <= ? group by 1""",
+        [PERIOD],
+    )
+    assert counts == dict(expected) != {}
+
+
+def test_the_page_escapes_what_the_warehouse_holds_and_cuts_long_tables() -> None:
+    hostile = '<img src="https://example.com/x.png">'
+    table = Table(
+        "Open exceptions",
+        (Column("details", "Details"), Column("source_record_id", "Source record id", "id")),
+        [(hostile, "A&B"), ("second", "2"), ("third", "3")],
+        html_limit=2,
+    )
+    section = Section("drill-down", "Drill-down <all>", "Intro & more", [table])
+    report = Report("2026-10", "Oct 2026", True, AS_OF.isoformat(), "USD", [section])
+    page = render_page(report, ["gate <b>x</b>: 1 records"])
+    assert "<img" not in page and "<b>" not in page and "example.com" in page
+    assert "&lt;img src=&#34;https://example.com/x.png&#34;&gt;" in page
+    assert '<td class="id">A&amp;B</td>' in page
+    assert "<h2>Drill-down &lt;all&gt;</h2>" in page
+    assert "2 of 3 rows shown" in page and "third" not in page
+
+
+def test_a_warehouse_without_the_report_views_is_refused_in_one_line(tmp_path: Path) -> None:
+    warehouse = tmp_path / "before-the-reports-schema.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    refused = pytest.raises(ReportError, match=r"^the warehouse has no reports\.report_periods")
+    with duckdb.connect(str(warehouse), read_only=True) as con, refused:
+        load_report(con, PERIOD, AS_OF.isoformat())
 
 
 def report_environ(build: BuiltWarehouse, data_dir: Path):
@@ -327,6 +423,7 @@ def test_the_report_asset_refuses_a_warehouse_whose_gates_failed(
         result = materialize(
             [month_end_report],
             partition_key=f"{PERIOD}-01",
+            resources={"settings": run_settings()},
             instance=instance,
             raise_on_error=False,
         )
