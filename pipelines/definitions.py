@@ -6,6 +6,7 @@ from pipelines.defs.ingest.assets import ingest_assets
 from pipelines.defs.ingest.checks import quarantine_checks
 from pipelines.defs.publish.analytics import analytics_published
 from pipelines.defs.quality.checks import quality_checks
+from pipelines.defs.quality.orphans import orphaned_records_check
 from pipelines.defs.reports.month_end import month_end_report
 from pipelines.defs.resources import resources
 from pipelines.defs.schedules import jobs, schedules
@@ -24,7 +25,7 @@ defs = Definitions(
             analytics_published,
         ],
     ),
-    asset_checks=[*quarantine_checks, *quality_checks],
+    asset_checks=[*quarantine_checks, *quality_checks, orphaned_records_check],
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,

@@ -113,6 +113,9 @@ def execute(request: dict[str, Any]) -> dict[str, Any]:
                 partition_key=f"{period}-01" if period else None,
             )
     _say(f"  full log: {log_path}")
+    refused = refused_summary(result)
+    if refused:
+        _say(f"  {refused}")
     if result.success:
         return {"outcome": "success"}
     failures = result.get_step_failure_events()
@@ -131,6 +134,30 @@ def execute(request: dict[str, Any]) -> dict[str, Any]:
         "outcome": "failed",
         "message": "the run did not succeed; see the Dagster UI (make ui) for details",
     }
+
+
+def refused_summary(result: Any) -> str:
+    """One line for a run that refused records or kept orphans (they never fail the run, and
+    are never silent): counts per source, and where to read them."""
+    from pipelines.defs.ingest.checks import CHECK_NAME as QUARANTINE_CHECK
+    from pipelines.defs.quality.orphans import CHECK_NAME as ORPHANS_CHECK
+
+    refused: dict[str, int] = {}
+    orphans = 0
+    for evaluation in result.get_asset_check_evaluations():
+        metadata = evaluation.metadata
+        if evaluation.check_name == QUARANTINE_CHECK and "quarantined_records" in metadata:
+            system = evaluation.asset_key.path[1]
+            refused[system] = refused.get(system, 0) + metadata["quarantined_records"].value
+        elif evaluation.check_name == ORPHANS_CHECK:
+            orphans = metadata["orphaned_records"].value
+    if not sum(refused.values()) and not orphans:
+        return ""
+    counts = ", ".join(f"{system} {n}" for system, n in sorted(refused.items()) if n) or "none"
+    line = f"records refused by the quarantine: {counts} (raw_<system>.quarantine)"
+    if orphans:
+        line += f"; {orphans} records link to a missing parent (reconciliation.orphaned_records)"
+    return line
 
 
 def main(argv: list[str]) -> int:

@@ -67,17 +67,27 @@ def with_freshness(spec: AssetSpec) -> AssetSpec:
 
 
 def load_log_specs() -> list[AssetSpec]:
-    """dlt's load log of each system (``raw_<system>._dlt_loads``): dbt reads it for the sync
-    KPIs; the extract step writes it with every load."""
+    """The tables the extract step of each system writes beside its resources: dlt's load log
+    (``raw_<system>._dlt_loads``: dbt reads it for the sync KPIs) and the quarantine
+    (``raw_<system>.quarantine``: dbt reads it for the reasons of orphaned records)."""
     return [
         AssetSpec(
-            key=raw_asset_key(system, "_dlt_loads"),
+            key=raw_asset_key(system, table),
             group_name=system,
             owners=[OWNER],
-            description=(
-                f"dlt's log of every load from {SYSTEM_NAMES[system]}: load id, status and "
-                f"time, written by the `extract_{system}` step with the rows it loads."
-            ),
+            description=description.format(name=SYSTEM_NAMES[system], system=system),
         )
         for system in SYSTEMS
+        for table, description in (
+            (
+                "_dlt_loads",
+                "dlt's log of every load from {name}: load id, status and time, written by the "
+                "`extract_{system}` step with the rows it loads.",
+            ),
+            (
+                "quarantine",
+                "The {name} records the `extract_{system}` step refused, with the reason and "
+                "the raw payload (`raw_{system}.quarantine`).",
+            ),
+        )
     ]

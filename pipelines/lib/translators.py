@@ -95,6 +95,12 @@ def describe_dbt_test(test: Mapping[str, Any]) -> str:
         case "accepted_values":
             values = ", ".join(str(v) for v in kwargs.get("values", []))
             text = f"dbt: `{column}` is one of {values}"
+        case "links_to":
+            target = str(kwargs.get("to", "")).removeprefix("ref(").removesuffix(")").strip("'\"")
+            text = (
+                f"dbt: every `{column}` links to a `{kwargs.get('field')}` of `{target}` "
+                "(a broken link is listed in reconciliation.orphaned_records)"
+            )
         case "relationships":
             target = str(kwargs.get("to", "")).removeprefix("ref(").removesuffix(")").strip("'\"")
             text = f"dbt: every `{column}` exists as `{kwargs.get('field')}` in `{target}`"

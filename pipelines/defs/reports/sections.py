@@ -518,7 +518,9 @@ SECTIONS = (
         "Sync latency per source",
         "When the warehouse last loaded each source resource and how long changes waited "
         "between the source system and the warehouse (reconciliation.kpi_sync_latency); "
-        "latency is empty until a second, incremental load.",
+        "latency is empty until a second, incremental load. Then what the syncs refused: the "
+        "records the last load of each source quarantined, and those held whose parent is "
+        "missing (they still count; fix the parent in its source).",
         (
             TableSpec(
                 "Sync latency",
@@ -533,6 +535,22 @@ SECTIONS = (
                     Column("synced_change_count", "Changes synced", "count"),
                     Column("median_latency_seconds", "Median latency (s)", "decimal"),
                     Column("max_latency_seconds", "Max latency (s)", "count"),
+                ),
+                per_period=False,
+            ),
+            TableSpec(
+                "Refused records",
+                "report_refused_records",
+                (
+                    Column("source_system", "Source system"),
+                    Column("resource", "Resource"),
+                    Column("what", "What"),
+                    Column("record_count", "Records", "count"),
+                    Column("example_reason", "For example"),
+                ),
+                caption=(
+                    "Records the last load of each source refused (raw_<system>.quarantine), and "
+                    "records held whose parent is missing (reconciliation.orphaned_records)"
                 ),
                 per_period=False,
             ),
