@@ -85,8 +85,9 @@ class Stopped(CliError):
         super().__init__(f"stopped by {signal.Signals(signum).name}: {what}")
 
 
-STOP_GRACE_SECONDS = 15
-"""How long a stopped run may take to end its step before its process is killed."""
+STOP_GRACE_SECONDS = 8
+"""How long a stopped run may take to end its step before its process group is killed: short
+enough that q2c has cleaned up before a container runtime's own SIGKILL (Docker's 10 s)."""
 
 
 def materialize_all(settings: Settings, period: str | None = None) -> str:
@@ -341,6 +342,24 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         say(f"q2c {args.command}: {exc}")
         return 2
+    with _restored_process_state():
+        return _run_command(args, settings)
+
+
+@contextlib.contextmanager
+def _restored_process_state() -> Iterator[None]:
+    """The environment and working directory as they were, after the command: a caller that
+    runs ``main`` in its own process (a test, a notebook) keeps its own."""
+    environ, cwd = dict(os.environ), os.getcwd()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        os.chdir(cwd)
+
+
+def _run_command(args: argparse.Namespace, settings: Settings) -> int:
     prepare_environment(settings)
     try:
         args.func(args, settings)

@@ -396,3 +396,32 @@ def test_a_transient_failure_asks_for_a_retry_later_and_a_refusal_does_not(firm:
     assert isinstance(refused, Failure) and not refused.allow_retries
     assert "Harvest answered HTTP 401 to GET /psa/v2/clients (clients)" in refused.description
     assert "check SOURCES__PSA__ACCESS_TOKEN" in refused.description
+
+
+def test_a_refused_optional_resource_does_not_take_down_its_source(
+    firm: Path, tmp_path: Path
+) -> None:
+    """Expenses switched off in the tenant and a report the token may not read: the rest of
+    Harvest loads, and the check of each says which was refused and the vendor's answer."""
+    data_dir = tmp_path / "data"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm) as sim:
+        sim.server.faults.refused_paths = {"/v2/expenses": 403, "/v2/reports/uninvoiced": 422}
+        result = sync_sources()
+    assert result.success
+    checks = {
+        e.asset_key.path[-1]: e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "resource_available"
+    }
+    assert set(checks) == {"expenses", "uninvoiced_report"}
+    for resource, status in (("expenses", 403), ("uninvoiced_report", 422)):
+        check = checks[resource]
+        assert not check.passed and check.severity.value == "WARN"
+        assert f"Harvest answered HTTP {status}" in check.metadata["refused"].value
+    con = duckdb.connect(str(warehouse_of(data_dir)), read_only=True)
+    try:
+        (expenses,) = con.execute("select count(*) from raw_psa.expenses").fetchone()
+        (entries,) = con.execute("select count(*) from raw_psa.time_entries").fetchone()
+    finally:
+        con.close()
+    assert expenses == 0 and entries > 0

@@ -33,7 +33,13 @@ from pipelines.defs.schedules import (
     nth_business_day,
 )
 from pipelines.defs.sensors import closed_months, period_closed_sensor
-from pipelines.lib.policies import EXTRACT_RETRY, FINANCE_FRESHNESS, REFRESH_CRON, REPORT_FRESHNESS
+from pipelines.lib.policies import (
+    EXTRACT_RETRY,
+    FINANCE_FRESHNESS,
+    MONTH_END_REPORT_KEY,
+    REFRESH_CRON,
+    REPORT_FRESHNESS,
+)
 from pipelines.settings import PROJECT_ROOT, Settings, patched_environ
 from tests.support import BuiltWarehouse
 
@@ -61,7 +67,11 @@ def test_close_sensor_requests_the_newly_closed_month_once(built_warehouse: Buil
 def test_schedules_and_sensors_run_by_default() -> None:
     for schedule in defs.schedules:
         assert schedule.default_status.value == "RUNNING", schedule.name
-    assert {s.name for s in defs.sensors} == {"period_closed_sensor", "record_failed_runs"}
+    assert {s.name for s in defs.sensors} == {
+        "period_closed_sensor",
+        "record_failed_runs",
+        "recover_crashed_runs",
+    }
     assert defs.resolve_job_def("month_end_close").partitions_def is not None
 
 
@@ -127,9 +137,9 @@ def test_finance_marts_carry_freshness_expectations() -> None:
         policy = node.freshness_policy
         if node.group_name in ("reconciliation", "publish"):
             assert policy == FINANCE_FRESHNESS, key
-        elif node.group_name == "reports":
+        elif key == MONTH_END_REPORT_KEY:
             assert policy == REPORT_FRESHNESS, key
-        else:
+        else:  # the report's views (group reports) are rebuilt with everything else
             assert policy is None, key
     # Each scheduled refresh (a day of ticks) is expected to land within the hour after it
     # starts: every deadline is one hour after a refresh tick, and no tick is left without one.

@@ -382,6 +382,7 @@ def test_schedules_and_sensors_are_listed_and_running(dagster_ui: DagsterUI, bro
         "month_end_close_schedule": "RUNNING",
         "period_closed_sensor": "RUNNING",
         "record_failed_runs": "RUNNING",
+        "recover_crashed_runs": "RUNNING",
     }
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.goto(f"{ui.url}/automation", timeout=60_000)

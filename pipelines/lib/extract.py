@@ -97,6 +97,8 @@ class SourceHTTPError(requests.HTTPError):
         return self.status >= 500 or self.status in _TRANSIENT_STATUS
 
     def setting(self) -> str:
+        if self.status in (401, 403) and self.system == "psa":  # Harvest: a token per account
+            return f"{setting_name('psa', 'access_token')} and {setting_name('psa', 'account_id')}"
         if self.status in (401, 403):
             return setting_name(self.system, "access_token")
         if self.status == 404:
@@ -178,6 +180,8 @@ class ExtractStats:
     records: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
     new_fields: dict[str, list[str]] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Optional resources the source refused, with its one-line answer."""
     started: float = field(default_factory=time.monotonic)
 
     def should_retry(self, response: Response | None, exception: BaseException | None) -> bool:
@@ -336,6 +340,20 @@ def make_client(
         respect_retry_after_header=True,
     ).session
     return SourceClient(system, base_url, headers, session)
+
+
+def optional(
+    pages: Iterable[list[dict[str, Any]]], what: str, stats: ExtractStats
+) -> Iterator[Any]:
+    """The pages of a resource the rules can do without: a refusal (a feature the tenant has
+    switched off, a report the token may not read) ends it with nothing loaded and the answer
+    recorded in the run's figures, instead of failing the whole sync."""
+    try:
+        yield from pages
+    except SourceHTTPError as exc:
+        if exc.transient:
+            raise
+        stats.unavailable[what] = exc.line()
 
 
 def arrow_pages(

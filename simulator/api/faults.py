@@ -102,6 +102,10 @@ class FaultConfig:
     """Each page after the first starts with the previous page's last record."""
     only_vendor: str | None = None
     """Restrict all faults to ``salesforce``, ``harvest`` or ``netsuite``."""
+    refused_paths: dict[str, int] = field(default_factory=dict)
+    """Vendor paths (``/v2/expenses``, as the vendor sees them) answered with this status and
+    the vendor's error, every time: a feature the tenant switched off, a report the token's
+    user may not read. Not limited by ``only_vendor``."""
     injected: list[dict[str, Any]] = field(default_factory=list)
     """Every malformed record injected: ``{"vendor", "object", "id", "kind"}``."""
 
@@ -132,6 +136,13 @@ class FaultConfig:
     @staticmethod
     def _hit(seq: int, every: int) -> bool:
         return every > 0 and seq % every == 0
+
+    def refusal(self, path: str) -> int | None:
+        """The status a refused path answers with, if ``path`` is one."""
+        for prefix, status in self.refused_paths.items():
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return status
+        return None
 
     def on_request(self, vendor: str) -> RequestFault:
         """Advance the request sequence and decide this request's fault."""

@@ -193,3 +193,12 @@ def test_unauthenticated_requests_are_counted_but_not_faulted(api) -> None:
     assert resp.status_code == 401
     assert api.server.counters["psa:clients"] == 1
     assert api.server.total_requests == 1
+
+
+def test_refused_paths_answer_with_the_vendors_error_every_time(api) -> None:
+    api.server.faults = FaultConfig(refused_paths={"/v2/expenses": 403})
+    for _ in range(2):
+        resp = api.hv_get("expenses")
+        assert resp.status_code == 403
+        assert resp.json()["status"] == 403
+    assert api.hv_get("clients").status_code == 200

@@ -34,7 +34,12 @@ from pipelines.defs.ingest.deletions import flag_deletes
 from pipelines.defs.ingest.erp.source import erp
 from pipelines.defs.ingest.psa.source import psa
 from pipelines.defs.resources import RunSettings
-from pipelines.lib.extract import ExtractStats, permanent_failure, release_memory
+from pipelines.lib.extract import (
+    QUARANTINE_TABLE,
+    ExtractStats,
+    permanent_failure,
+    release_memory,
+)
 from pipelines.lib.policies import EXTRACT_RETRY
 from pipelines.lib.translators import RawTranslator
 from pipelines.lib.warehouse import DUCKDB_MEMORY_LIMIT, WAREHOUSE_POOL, publish_dataset
@@ -68,12 +73,17 @@ def _pipeline(system: str, landing: Path, pipelines_dir: Path) -> dlt.Pipeline:
 _DEFINITION_DIR = Path(tempfile.gettempdir()) / "q2c-definitions"
 
 
+UNAVAILABLE = "unavailable"
+"""Metadata of an optional resource: the source's refusal of it in this sync, else empty."""
+
+
 def _resource_metadata(stats: ExtractStats, resource: str) -> dict[str, Any]:
     return {
         "records_extracted": stats.records.get(resource, 0),
         "pages": stats.pages.get(resource, 0),
         "quarantined": stats.quarantined.get(resource, 0),
         "new_fields": ", ".join(stats.new_fields.get(resource, [])) or "none",
+        UNAVAILABLE: stats.unavailable.get(resource, ""),
     }
 
 
@@ -109,7 +119,7 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
             run.warehouse_path,
             landing_path(run, system),
             raw_dataset(system),
-            finish=flag_deletes,
+            finish=finish_publish,
         )
         run_figures = {
             "api_requests": stats.requests,
@@ -131,6 +141,17 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
         release_memory()
 
     return _extract
+
+
+def finish_publish(con: Any, dataset: str, tables: list[str]) -> None:
+    """Inside the publish transaction: deletes flagged, and the quarantine table present even
+    when no record was ever refused (the models read it)."""
+    con.execute(
+        f"""create table if not exists {dataset}.{QUARANTINE_TABLE} (
+            source varchar, resource varchar, record_id varchar, reason varchar,
+            payload varchar, _dlt_load_id varchar, _dlt_id varchar)"""
+    )
+    flag_deletes(con, dataset, tables)
 
 
 def _extract_failure(error: Exception, system: str, retry_number: int) -> Exception:

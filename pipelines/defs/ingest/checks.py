@@ -16,7 +16,8 @@ from dagster import (
     multi_asset_check,
 )
 
-from pipelines.defs.ingest.assets import ingest_assets
+from pipelines.defs.ingest.assets import UNAVAILABLE, ingest_assets
+from pipelines.defs.ingest.psa.objects import OPTIONAL as PSA_OPTIONAL
 from pipelines.defs.resources import RunSettings
 from pipelines.lib.extract import QUARANTINE_TABLE
 from pipelines.lib.warehouse import WAREHOUSE_POOL, connect
@@ -52,17 +53,36 @@ def quarantined_in_last_load(settings: Settings, system: str) -> dict[str, list[
     return found
 
 
+AVAILABLE_CHECK = "resource_available"
+OPTIONAL_RESOURCES = {"psa": PSA_OPTIONAL}
+"""Resources the sync goes on without when the source refuses them (see their objects)."""
+
+
 def build_quarantine_check(system: str, assets_def) -> AssetChecksDefinition:
     keys = sorted(assets_def.keys, key=lambda k: k.to_user_string())
+    optional = [k for k in keys if k.path[-1] in OPTIONAL_RESOURCES.get(system, ())]
 
     @multi_asset_check(
         specs=[
-            AssetCheckSpec(
-                CHECK_NAME,
-                asset=key,
-                description="No record of this resource was quarantined by the last load.",
-            )
-            for key in keys
+            *(
+                AssetCheckSpec(
+                    CHECK_NAME,
+                    asset=key,
+                    description="No record of this resource was quarantined by the last load.",
+                )
+                for key in keys
+            ),
+            *(
+                AssetCheckSpec(
+                    AVAILABLE_CHECK,
+                    asset=key,
+                    description=(
+                        "The source served this optional resource in the last sync (warns "
+                        "with the source's answer when it refused it; the sync went on)."
+                    ),
+                )
+                for key in optional
+            ),
         ],
         name=f"{system}_quarantine",
         pool=WAREHOUSE_POOL,
@@ -71,9 +91,9 @@ def build_quarantine_check(system: str, assets_def) -> AssetChecksDefinition:
         context: AssetCheckExecutionContext, settings: RunSettings
     ) -> Iterator[AssetCheckResult]:
         found = quarantined_in_last_load(settings.for_step(), system)
-        selected = {check.asset_key for check in context.selected_asset_check_keys}
+        selected = {(c.asset_key, c.name) for c in context.selected_asset_check_keys}
         for key in keys:
-            if key not in selected:
+            if (key, CHECK_NAME) not in selected:
                 continue
             reasons = found.get(key.path[-1], [])
             count = sum(c for _, c in reasons)
@@ -87,6 +107,19 @@ def build_quarantine_check(system: str, assets_def) -> AssetChecksDefinition:
                     "reasons": MetadataValue.json({r: c for r, c in reasons}),
                     "quarantine_table": f"{raw_dataset(system)}.{QUARANTINE_TABLE}",
                 },
+            )
+        for key in optional:
+            if (key, AVAILABLE_CHECK) not in selected:
+                continue
+            event = context.instance.get_latest_materialization_event(key)
+            metadata = event.asset_materialization.metadata if event else {}
+            refusal = metadata[UNAVAILABLE].value if UNAVAILABLE in metadata else ""
+            yield AssetCheckResult(
+                asset_key=key,
+                check_name=AVAILABLE_CHECK,
+                passed=not refusal,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"refused": refusal or "no"},
             )
 
     return _check

@@ -6,6 +6,11 @@ from pipelines.lib.contracts import Contract, Field
 
 PER_PAGE = 2000
 DELETIONS_TABLE = "deleted_records"
+OPTIONAL = ("expenses", "uninvoiced_report")
+"""Resources no rule needs: a tenant may have switched them off (expenses) or not let the
+token's user read them (reports). A refusal loads nothing for them and the sync goes on."""
+REPORT_DAYS = 365
+"""Harvest's reports take a timeframe of at most a year."""
 """Ids Harvest no longer lists (it keeps no record of deletes): found by the id reconcile."""
 CURSOR = "updated_at"
 

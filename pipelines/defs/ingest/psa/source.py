@@ -19,7 +19,9 @@ from dlt.pipeline.exceptions import PipelineNeverRan
 from pipelines.defs.ingest.psa.objects import (
     CURSOR,
     DELETIONS_TABLE,
+    OPTIONAL,
     PER_PAGE,
+    REPORT_DAYS,
     RESOURCES,
     UNINVOICED_REPORT,
 )
@@ -31,6 +33,7 @@ from pipelines.lib.extract import (
     arrow_pages,
     make_client,
     modified_since,
+    optional,
     paginate,
     setting_name,
 )
@@ -62,10 +65,11 @@ def list_endpoint(name: str, since: Any | None = None) -> Endpoint:
     return Endpoint(f"/v2/{name}", _pages, name, params=params)
 
 
-def uninvoiced_endpoint(report_from: str, to: date) -> Endpoint:
-    """Harvest's uninvoiced report from ``report_from`` to ``to`` (the as-of date)."""
+def uninvoiced_endpoint(to: date, days: int = REPORT_DAYS) -> Endpoint:
+    """Harvest's uninvoiced report of the ``days`` up to ``to`` (the as-of date): Harvest
+    refuses a timeframe longer than a year."""
     params = {
-        "from": report_from.replace("-", ""),
+        "from": (to - timedelta(days=days - 1)).strftime("%Y%m%d"),
         "to": to.strftime("%Y%m%d"),
         "per_page": PER_PAGE,
     }
@@ -78,7 +82,7 @@ def psa(
     account_id: str = dlt.config.value,
     access_token: TSecretStrValue | None = None,
     lookback_seconds: int = 300,
-    report_from: str = "2000-01-01",
+    report_days: int = REPORT_DAYS,
     reconcile_every_hours: float = 24,
     as_of: date | None = None,
     stats: Any = None,
@@ -96,6 +100,8 @@ def psa(
             updated: dlt.sources.incremental[Any] = modified_since(CURSOR, lookback_seconds),
         ) -> Iterator[Any]:
             pages = paginate(client(), list_endpoint(name, updated.start_value), name)
+            if name in OPTIONAL:
+                pages = optional(pages, name, run_stats)
             yield from arrow_pages(pages, contract, "psa", run_stats)
 
         return read_resource
@@ -104,8 +110,12 @@ def psa(
     def uninvoiced_report() -> Iterator[Any]:
         if as_of is None:
             raise ValueError("the Harvest source needs the run's as-of date for its report")
-        endpoint = uninvoiced_endpoint(report_from, as_of)
-        pages = paginate(client(), endpoint, "uninvoiced_report")
+        if not 1 <= report_days <= REPORT_DAYS:
+            raise SourceError(
+                "psa", f"{setting_name('psa', 'report_days')}={report_days}: use 1 to {REPORT_DAYS}"
+            )
+        pages = paginate(client(), uninvoiced_endpoint(as_of, report_days), "uninvoiced_report")
+        pages = optional(pages, "uninvoiced_report", run_stats)
         yield from arrow_pages(pages, UNINVOICED_REPORT, "psa", run_stats)
 
     @dlt.resource(name=DELETIONS_TABLE, primary_key=("resource", "id"), write_disposition="merge")
