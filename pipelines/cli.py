@@ -191,13 +191,15 @@ def _cancel(worker: subprocess.Popen, run_id: str, signum: int) -> bool:
 def failure_line(step_failure: Any) -> str:
     """The one line that says why a step failed: a ``Failure``'s description (the sources'
     refusals say the setting to check), else the last line of the error."""
+    from pipelines.lib.extract import redact
+
     data = step_failure.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
-        return data.user_failure_data.description.strip().splitlines()[0]
+        return redact(data.user_failure_data.description.strip().splitlines()[0])
     error = data.error
     cause = error.cause or error
     lines = (cause.message or "").strip().splitlines()
-    return lines[-1] if lines else "unknown error"
+    return redact(lines[-1]) if lines else "unknown error"
 
 
 def exception_summary(settings: Settings) -> list[tuple[str, int, str]]:

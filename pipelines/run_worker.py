@@ -27,6 +27,7 @@ import time
 import traceback
 from typing import Any
 
+from pipelines.lib.extract import redact
 from pipelines.settings import Settings
 
 WAIT_REPORT_SECONDS = 60
@@ -171,8 +172,12 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         outcome = {"outcome": "canceled", "message": "stopped before the run started"}
     except Exception as exc:  # one line for the terminal; the traceback for the log
-        traceback.print_exc()
-        outcome = {"outcome": "failed", "message": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        log = Settings.resolve(**request["settings"]).logs_dir / "last_run.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+        line = redact(f"{type(exc).__name__}: {exc}".strip().splitlines()[0])
+        outcome = {"outcome": "failed", "message": f"{line} (the traceback: {log})"}
     with open(request["outcome_path"], "w", encoding="utf-8") as fh:
         json.dump(outcome, fh)
     return 0

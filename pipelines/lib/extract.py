@@ -63,6 +63,19 @@ _TRANSIENT_STATUS = (408, 425, 429)
 """4xx answers that mean "later", not "wrong"; every 5xx is transient too."""
 
 
+_SECRETS = re.compile(
+    r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)?\s*)[^\s\"',;&]+"
+    r"|((?:access_token|refresh_token|token|client_secret|password)=)[^\s\"'&;,]+"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with credentials blanked: an ``Authorization`` header's value and
+    ``access_token=``/``token=``-style query parameters, as errors of HTTP libraries quote
+    them (a URL, a request's headers)."""
+    return _SECRETS.sub(lambda m: (m.group(1) or m.group(2)) + "[redacted]", text)
+
+
 def setting_name(system: str, key: str) -> str:
     """The environment variable of one source setting, e.g. SOURCES__ERP__ACCESS_TOKEN."""
     return f"SOURCES__{system.upper()}__{key.upper()}"
@@ -106,7 +119,7 @@ class SourceHTTPError(requests.HTTPError):
         return f"the query of {self.what}"
 
     def line(self) -> str:
-        said = f": {self.vendor_message}" if self.vendor_message else ""
+        said = f": {redact(self.vendor_message)}" if self.vendor_message else ""
         return (
             f"{SYSTEM_NAMES.get(self.system, self.system)} answered HTTP {self.status} to "
             f"{self.request_line} ({self.what}){said} (check {self.setting()})"

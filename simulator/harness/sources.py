@@ -10,6 +10,7 @@ the processes started beside it (the Dagster UI's code location).
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import duckdb
 
 from pipelines.settings import AS_OF_VAR, patched_environ
 from simulator.api.server import SimulatorServer
+from simulator.cli import TOKEN_ENV
 from simulator.firm import FirmParams, generate
 
 HARVEST_ACCOUNT_ID = "100001"
@@ -77,7 +79,8 @@ def simulated_sources(
         as_of = firm_as_of(firm)
         if as_of is None:
             raise RuntimeError(f"{db_path} holds no simulated firm: generate one first")
-        token = secrets.token_urlsafe(24)
+        # a fresh one each time; Q2C_SIM_TOKEN names it (the secrets test greps for it)
+        token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
         server = SimulatorServer(
             firm, token=token, harvest_account_id=HARVEST_ACCOUNT_ID, port=port
         ).start()
