@@ -126,6 +126,39 @@ def test_after_a_kill_the_next_run_recovers_the_dead_one_and_completes(
     assert time.monotonic() - started < RUN_SECONDS
 
 
+def test_under_the_daemon_the_sensor_recovers_a_run_whose_process_died(
+    operator_env: dict[str, str], tmp_path: Path
+) -> None:
+    """What `make ui` relies on: the daemon evaluates this sensor every minute."""
+    from dagster import build_sensor_context
+
+    from pipelines.defs.sensors import recover_crashed_runs
+    from pipelines.lib.runs import process_alive
+
+    killed = Run(operator_env, tmp_path / "killed.log")
+    killed.wait_for("extract_crm started")
+    killed.process.send_signal(signal.SIGKILL)
+    killed.process.wait()
+    (dead_id, status), *_ = runs(operator_env)
+    assert status == DagsterRunStatus.STARTED
+    with (
+        patched_environ({k: operator_env[k] for k in ("Q2C_DAGSTER_DIR", "DAGSTER_HOME")}),
+        DagsterInstance.get() as instance,
+    ):
+        # the run's own process follows its parent within a second
+        tags = instance.get_run_by_id(dead_id).tags
+        deadline = time.monotonic() + 10
+        while process_alive(tags) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert process_alive(tags) is False
+        first = recover_crashed_runs(build_sensor_context(instance=instance))
+        again = recover_crashed_runs(build_sensor_context(instance=instance))
+    assert "recovered 1 runs" in first.skip_message
+    assert "no run lost its process" in again.skip_message
+    assert dict(runs(operator_env))[dead_id] == DagsterRunStatus.FAILURE
+    assert claimed_warehouse_slots(operator_env) == []
+
+
 def test_a_stop_signal_cancels_the_run_and_a_waiting_run_stops_at_once(
     operator_env: dict[str, str], tmp_path: Path
 ) -> None:
