@@ -183,7 +183,9 @@ def test_one_id_twice_in_a_page_is_one_record_or_a_conflict_both_refused(
     )
     result = convert_page(page, TIME_ENTRIES, "psa")
     assert sorted(result.table.column("id").to_pylist()) == [1, 2, 4]
-    duplicates = [q for q in result.quarantined if q["reason"].startswith(contracts.DUPLICATE_REASON)]
+    duplicates = [
+        q for q in result.quarantined if q["reason"].startswith(contracts.DUPLICATE_REASON)
+    ]
     assert [q["record_id"] for q in duplicates] == ["3", "3"]
     assert sorted(json.loads(q["payload"])["hours"] for q in duplicates) == [4.0, 6.5]
     assert "2 copies, all refused" in duplicates[0]["reason"]

@@ -303,7 +303,9 @@ class SimulatorServer:
         faults = self.faults
         refused = faults.refusal(request.path)
         if refused is not None:
-            return vendor.error(refused, "This feature is not enabled for this account."), RequestFault()
+            return vendor.error(
+                refused, "This feature is not enabled for this account."
+            ), RequestFault()
         fault = faults.on_request(vendor.name)
         if fault.status == 429:
             response = vendor.error(429, "Request limit exceeded; retry later.")
