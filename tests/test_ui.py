@@ -7,6 +7,7 @@ One scenario, because every run costs a process start and a dbt build on two cor
 - the refresh job is launched from the UI (Materialize all on its asset graph) and, at the
   same moment, a second refresh through the webserver's GraphQL; the run queue serializes
   them and both succeed;
+- and a backfill of three closed months (three close runs) joins the queue behind them;
 - meanwhile an analyst's process reads ``analytics.duckdb`` over and over: never a lock
   error, and every read is exactly one published build (the firm moves a day between the
   two builds, so the two differ);
@@ -47,7 +48,8 @@ STARTUP_SECONDS = 300
 RUN_SECONDS = 600
 REPOSITORY = {"repositoryLocationName": "q2c", "repositoryName": "__repository__"}
 SCREENSHOTS = PROJECT_ROOT / "data" / "screenshots"
-AUTOMATION_TAGS = {"dagster/schedule_name", "dagster/sensor_name"}
+AUTOMATION_TAGS = {"dagster/schedule_name", "dagster/sensor_name", "dagster/backfill"}
+BACKFILL_MONTHS = ["2026-08-01", "2026-09-01", "2026-10-01"]
 
 # An analyst's process: opens the published copy read-only again and again and records what
 # each read saw (rows per table), until told to stop.
@@ -55,7 +57,7 @@ READER = """
 import json, os, sys, time, duckdb
 path, stop = sys.argv[1], sys.argv[2]
 reads, waits, errors, seen = 0, 0, [], {}
-deadline = time.monotonic() + 1200
+deadline = time.monotonic() + 2400
 while not os.path.exists(stop) and time.monotonic() < deadline:
     if not os.path.exists(path):
         waits += 1
@@ -218,6 +220,22 @@ def step_done(ui: DagsterUI, run_id: str, prefix: str) -> bool:
     return len(steps) == 3 and all(s["status"] == "SUCCESS" for s in steps)
 
 
+def step_statuses(ui: DagsterUI, run_id: str) -> dict[str, str]:
+    data = ui.graphql(
+        "query($id: ID!) { runOrError(runId: $id) { ... on Run { stepStats { stepKey status } } } }",
+        {"id": run_id},
+    )
+    return {s["stepKey"]: s["status"] for s in data["runOrError"]["stepStats"]}
+
+
+def tag(run: dict[str, Any], key: str) -> str | None:
+    return next((t["value"] for t in run["tags"] if t["key"] == key), None)
+
+
+def backfill_runs(ui: DagsterUI, backfill_id: str) -> list[dict[str, Any]]:
+    return [r for r in ui.runs() if tag(r, "dagster/backfill") == backfill_id]
+
+
 def published_builds(ui: DagsterUI) -> dict[str, dict[str, int]]:
     """run id -> rows per table, as each run's publish step reported them."""
     data = ui.graphql(
@@ -280,6 +298,24 @@ def test_operations_run_the_warehouse_from_the_ui(dagster_ui: DagsterUI, browser
         )["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         second_id = launched["run"]["runId"]
+        # And a backfill of three closed months, as finance asks for after a late correction:
+        # three close runs in the same queue, while the analyst goes on reading.
+        backfill = ui.graphql(
+            """mutation($params: LaunchBackfillParams!) {
+                 launchPartitionBackfill(backfillParams: $params) {
+                   __typename ... on LaunchBackfillSuccess { backfillId }
+                   ... on PythonError { message } } }""",
+            {
+                "params": {
+                    "selector": {
+                        "partitionSetName": "month_end_close_partition_set",
+                        "repositorySelector": REPOSITORY,
+                    },
+                    "partitionNames": BACKFILL_MONTHS,
+                }
+            },
+        )["launchPartitionBackfill"]
+        assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
 
         # Once the first run has extracted, the firm lives a day on: the second build differs.
         ui.wait_for(
@@ -298,6 +334,16 @@ def test_operations_run_the_warehouse_from_the_ui(dagster_ui: DagsterUI, browser
             2 * RUN_SECONDS,
             lambda: all(ui.run(i)["status"] in finished for i in (first["runId"], second_id)),
         )
+        closes = ui.wait_for(
+            "the backfill's three close runs to finish",
+            3 * RUN_SECONDS,
+            lambda: (
+                (found := backfill_runs(ui, backfill["backfillId"]))
+                and len(found) == len(BACKFILL_MONTHS)
+                and all(r["status"] in finished for r in found)
+                and found
+            ),
+        )
     finally:
         stop.touch()
         out, _ = reader.communicate(timeout=120)
@@ -311,6 +357,19 @@ def test_operations_run_the_warehouse_from_the_ui(dagster_ui: DagsterUI, browser
         (r["startTime"], r["endTime"] or time.time()) for r in ui.runs() if r["startTime"]
     )
     assert all(end <= start for (_, end), (start, _) in itertools.pairwise(windows)), windows
+
+    # Each month of the backfill ran its close in turn, after the refreshes. The firm's planted
+    # problems fail the blocking gates, so each close withholds its report: that is the one
+    # way a close run may fail here (no lock error, nothing else).
+    assert sorted(tag(r, "dagster/partition") for r in closes) == BACKFILL_MONTHS
+    assert all(r["startTime"] >= b["endTime"] for r in closes), (b, closes)
+    for close in closes:
+        steps = step_statuses(ui, close["runId"])
+        failed = sorted(key for key, status in steps.items() if status == "FAILURE")
+        assert all("gx_" in key for key in failed), (close["runId"], failed, ui.log_tail())
+        report = next((s for key, s in steps.items() if "month_end_report" in key), None)
+        # withheld: the report step never starts; otherwise it writes the month's report
+        assert report == (None if failed else "SUCCESS"), steps
 
     # The analyst was never locked out and every read was one whole published build.
     seen = json.loads(out)
