@@ -1,7 +1,10 @@
 {#- The customer-name rule of the duplicate-customer contract (simulator/firm/names.py `normalize`):
-    lower-case; drop . , and '; every other run of non-alphanumerics becomes one space; trim;
-    then strip trailing legal-suffix tokens, never the last remaining token (the pattern needs a
-    space before each suffix). "Northwind-Analytics, L.L.C." -> "northwind analytics". -#}
+    lower-case; accents stripped (Unicode: "Müller" -> "muller"); drop . , and both apostrophes;
+    every other run of characters that are neither letters nor digits (in any script, so
+    "株式会社" stays) becomes one space; trim; then strip trailing legal-suffix tokens, never the
+    last remaining token (the pattern needs a space before each suffix).
+    "Northwind-Analytics, L.L.C." -> "northwind analytics"; "Müller & Söhne GmbH" -> "muller sohne".
+    A name with no letter or digit left is empty; int_customers__source_records makes it null. -#}
 
 {% macro legal_suffix_tokens() -%}
     {{ return(var('legal_suffix_tokens', ['inc', 'incorporated', 'corp', 'corporation', 'llc', 'ltd',
@@ -12,7 +15,16 @@
     {{ return(adapter.dispatch('normalize_company_name', 'q2c')(column)) }}
 {%- endmacro %}
 
-{#- Postgres-style regexp_replace(string, pattern, replacement, flags): DuckDB and Postgres. -#}
+{#- DuckDB (RE2): Unicode letter and digit classes, strip_accents. -#}
+{% macro duckdb__normalize_company_name(column) -%}
+    regexp_replace(
+        trim(regexp_replace(regexp_replace(strip_accents(lower({{ column }})), '[.,''’]', '', 'g'), '[^\p{L}\p{N}]+', ' ', 'g')),
+        '( ({{ q2c.legal_suffix_tokens() | join("|") }}))+$',
+        ''
+    )
+{%- endmacro %}
+
+{#- Postgres-style regexp_replace(string, pattern, replacement, flags), ASCII letters only. -#}
 {% macro default__normalize_company_name(column) -%}
     regexp_replace(
         trim(regexp_replace(regexp_replace(lower({{ column }}), '[.,'']', '', 'g'), '[^a-z0-9]+', ' ', 'g')),

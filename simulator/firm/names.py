@@ -1,13 +1,14 @@
 """Names: companies, people, engagements, and the customer-name normalisation rule.
 
 Company names are `<first word> <sector word> <legal suffix>`. The normalisation below
-is the duplicate-customer rule of the contract; `normalize_sql` is the same rule in
-DuckDB SQL so the ground truth and the README can't drift apart.
+is the duplicate-customer rule of the contract, the same as the dbt macro
+`normalize_company_name` (tests/simulator/test_firm_generate.py holds them equal).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 FIRST_WORDS = (
     "Northwind",
@@ -464,23 +465,16 @@ SUFFIX_VARIANTS = {
 
 
 def normalize(name: str) -> str:
-    """Lower-case, drop `.,'`, collapse other non-alphanumerics to one space, strip
-    trailing legal-suffix tokens (never the last remaining token)."""
-    s = re.sub(r"[.,']", "", name.lower())
-    tokens = re.sub(r"[^a-z0-9]+", " ", s).split()
+    """Lower-case, strip accents, drop `.,'’`, collapse every run of characters that are
+    neither letters nor digits (any script) to one space, strip trailing legal-suffix tokens
+    (never the last remaining token)."""
+    decomposed = unicodedata.normalize("NFD", name.lower())
+    s = "".join(c for c in decomposed if not unicodedata.combining(c))
+    s = re.sub(r"[.,'’]", "", s)
+    tokens = re.sub(r"[\W_]+", " ", s).split()
     while len(tokens) > 1 and tokens[-1] in LEGAL_SUFFIX_TOKENS:
         tokens.pop()
     return " ".join(tokens)
-
-
-def normalize_sql(column: str) -> str:
-    """The same rule as `normalize`, as a DuckDB SQL expression over `column`."""
-    suffixes = "|".join(LEGAL_SUFFIX_TOKENS)
-    return (
-        "regexp_replace(trim(regexp_replace(regexp_replace(lower("
-        f"{column}), '[.,'']', '', 'g'), '[^a-z0-9]+', ' ', 'g')), "
-        f"'( ({suffixes}))+$', '')"
-    )
 
 
 def duplicate_variant(name: str, suffix: str, choice: int) -> str:

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
+import yaml
 from firm_fixtures import AS_OF, RULES, cached_firm, clock, detect, firm, open_truth, table_hashes
 
+from pipelines.settings import PROJECT_ROOT
 from simulator.firm import FirmParams, generate, ground_truth, write_ground_truth
 from simulator.firm.generate import FirmError
 from simulator.firm.ids import sf_checksum
@@ -295,3 +297,30 @@ def test_customer_names_are_unique_per_country_for_any_seed() -> None:
         per_key = c.assign(key=c["name"].map(normalize)).groupby(["key", "country"]).size()
         assert (per_key == 1).all(), seed
         assert c.groupby("base")["country"].nunique().max() >= 2, seed  # a near-miss
+
+
+def test_the_simulators_name_rule_is_the_dbt_macros() -> None:
+    """`normalize` (the ground truth's duplicate rule) gives what the dbt unit test
+    `customer_names_normalize_by_the_duplicate_rule` expects of `normalize_company_name`
+    for every account name it gives, Unicode names included."""
+    models = yaml.safe_load(
+        (PROJECT_ROOT / "dbt_project/models/intermediate/_intermediate__models.yml").read_text()
+    )
+    (test,) = [
+        t
+        for t in models["unit_tests"]
+        if t["name"] == "customer_names_normalize_by_the_duplicate_rule"
+    ]
+    (accounts,) = [
+        g["rows"] for g in test["given"] if g["input"] == "ref('stg_salesforce__accounts')"
+    ]
+    expected = {
+        row["source_record_id"]: row["normalized_name"]
+        for row in test["expect"]["rows"]
+        if row["source_system"] == "crm"
+    }
+    given = {
+        row["account_id"]: row["account_name"] for row in accounts if row["account_id"] in expected
+    }
+    assert len(given) == len(expected) >= 14
+    assert {rid: normalize(name) or None for rid, name in given.items()} == expected

@@ -53,6 +53,8 @@ grouped as (
 duplicates as (
     select * from grouped
     where group_size > 1
+        -- a name with no letter or digit (null once normalized) says nothing about identity
+        and normalized_name is not null
 ),
 
 group_members as (
