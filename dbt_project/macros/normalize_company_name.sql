@@ -1,14 +1,17 @@
 {#- The customer-name rule of the duplicate-customer contract (simulator/firm/names.py `normalize`):
-    lower-case; accents stripped (Unicode: "Müller" -> "muller"); drop . , and both apostrophes;
+    lower-case; accents stripped (Unicode: "Müller" -> "muller"), ß -> ss, & -> and; drop . , and
+    the apostrophes ' ‘ ’;
     every other run of characters that are neither letters nor digits (in any script, so
     "株式会社" stays) becomes one space; trim; then strip trailing legal-suffix tokens, never the
     last remaining token (the pattern needs a space before each suffix).
-    "Northwind-Analytics, L.L.C." -> "northwind analytics"; "Müller & Söhne GmbH" -> "muller sohne".
+    "Northwind-Analytics, L.L.C." -> "northwind analytics";
+    "Müller & Söhne GmbH" -> "muller and sohne"; "Straße & Co. KG" -> "strasse and".
     A name with no letter or digit left is empty; int_customers__source_records makes it null. -#}
 
 {% macro legal_suffix_tokens() -%}
-    {{ return(var('legal_suffix_tokens', ['inc', 'incorporated', 'corp', 'corporation', 'llc', 'ltd',
-                                          'limited', 'plc', 'gmbh', 'ag', 'sa', 'bv'])) }}
+    {{ return(var('legal_suffix_tokens', ['inc', 'incorporated', 'corp', 'corporation', 'co', 'company',
+                                          'llc', 'llp', 'ltd', 'limited', 'plc', 'pty', 'gmbh', 'ag', 'kg',
+                                          'sa', 'sarl', 'spa', 'srl', 'bv', 'nv', 'ab', 'oy', 'as'])) }}
 {%- endmacro %}
 
 {% macro normalize_company_name(column) -%}
@@ -18,7 +21,13 @@
 {#- DuckDB (RE2): Unicode letter and digit classes, strip_accents. -#}
 {% macro duckdb__normalize_company_name(column) -%}
     regexp_replace(
-        trim(regexp_replace(regexp_replace(strip_accents(lower({{ column }})), '[.,''’]', '', 'g'), '[^\p{L}\p{N}]+', ' ', 'g')),
+        trim(regexp_replace(
+            regexp_replace(
+                replace(replace(strip_accents(lower({{ column }})), 'ß', 'ss'), '&', ' and '),
+                '[.,''‘’]', '', 'g'
+            ),
+            '[^\p{L}\p{N}]+', ' ', 'g'
+        )),
         '( ({{ q2c.legal_suffix_tokens() | join("|") }}))+$',
         ''
     )

@@ -434,18 +434,9 @@ TIME_NOTES = (
 EXPENSE_NOTES = ("Train to client site", "Hotel", "Team dinner", "Taxi", "Flight")
 
 LEGAL_SUFFIX_TOKENS = (
-    "inc",
-    "incorporated",
-    "corp",
-    "corporation",
-    "llc",
-    "ltd",
-    "limited",
-    "plc",
-    "gmbh",
-    "ag",
-    "sa",
-    "bv",
+    *("inc", "incorporated", "corp", "corporation", "co", "company"),
+    *("llc", "llp", "ltd", "limited", "plc", "pty", "gmbh", "ag", "kg"),
+    *("sa", "sarl", "spa", "srl", "bv", "nv", "ab", "oy", "as"),
 )
 """Trailing tokens removed by normalisation (after punctuation is dropped)."""
 
@@ -465,12 +456,13 @@ SUFFIX_VARIANTS = {
 
 
 def normalize(name: str) -> str:
-    """Lower-case, strip accents, drop `.,'’`, collapse every run of characters that are
-    neither letters nor digits (any script) to one space, strip trailing legal-suffix tokens
-    (never the last remaining token)."""
+    """Lower-case, strip accents, ß -> ss, & -> and, drop `.,'‘’`, collapse every run of
+    characters that are neither letters nor digits (any script) to one space, strip trailing
+    legal-suffix tokens (never the last remaining token)."""
     decomposed = unicodedata.normalize("NFD", name.lower())
     s = "".join(c for c in decomposed if not unicodedata.combining(c))
-    s = re.sub(r"[.,'’]", "", s)
+    s = s.replace("ß", "ss").replace("&", " and ")
+    s = re.sub(r"[.,'‘’]", "", s)
     tokens = re.sub(r"[\W_]+", " ", s).split()
     while len(tokens) > 1 and tokens[-1] in LEGAL_SUFFIX_TOKENS:
         tokens.pop()

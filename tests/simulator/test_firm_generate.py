@@ -324,3 +324,13 @@ def test_the_simulators_name_rule_is_the_dbt_macros() -> None:
     }
     assert len(given) == len(expected) >= 14
     assert {rid: normalize(name) or None for rid, name in given.items()} == expected
+
+
+def test_the_legal_suffixes_are_the_macros() -> None:
+    import re
+
+    from simulator.firm.names import LEGAL_SUFFIX_TOKENS
+
+    macro = (PROJECT_ROOT / "dbt_project/macros/normalize_company_name.sql").read_text()
+    (listed,) = re.findall(r"var\('legal_suffix_tokens', \[(.*?)\]\)", macro, re.S)
+    assert re.findall(r"'(\w+)'", listed) == list(LEGAL_SUFFIX_TOKENS)
