@@ -212,12 +212,8 @@ def skip_welcome(page: Any) -> None:
 
 
 def step_done(ui: DagsterUI, run_id: str, prefix: str) -> bool:
-    data = ui.graphql(
-        "query($id: ID!) { runOrError(runId: $id) { ... on Run { stepStats { stepKey status } } } }",
-        {"id": run_id},
-    )
-    steps = [s for s in data["runOrError"]["stepStats"] if s["stepKey"].startswith(prefix)]
-    return len(steps) == 3 and all(s["status"] == "SUCCESS" for s in steps)
+    steps = [s for key, s in step_statuses(ui, run_id).items() if key.startswith(prefix)]
+    return len(steps) == 3 and all(s == "SUCCESS" for s in steps)
 
 
 def step_statuses(ui: DagsterUI, run_id: str) -> dict[str, str]:

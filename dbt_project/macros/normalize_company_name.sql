@@ -18,8 +18,11 @@
     {{ return(adapter.dispatch('normalize_company_name', 'q2c')(column)) }}
 {%- endmacro %}
 
-{#- DuckDB (RE2): Unicode letter and digit classes, strip_accents. -#}
-{% macro duckdb__normalize_company_name(column) -%}
+{#- One rule, written for DuckDB (RE2's Unicode classes \p{L} \p{N}, strip_accents). An engine
+    that lacks either adds its own `<adapter>__normalize_company_name`, which must pass the unit
+    test customer_names_normalize_by_the_duplicate_rule: an ASCII-only variant would turn every
+    name in another script into an empty one. -#}
+{% macro default__normalize_company_name(column) -%}
     regexp_replace(
         trim(regexp_replace(
             regexp_replace(
@@ -29,32 +32,6 @@
             '[^\p{L}\p{N}]+', ' ', 'g'
         )),
         '( ({{ q2c.legal_suffix_tokens() | join("|") }}))+$',
-        ''
-    )
-{%- endmacro %}
-
-{#- Postgres-style regexp_replace(string, pattern, replacement, flags), ASCII letters only. -#}
-{% macro default__normalize_company_name(column) -%}
-    regexp_replace(
-        trim(regexp_replace(regexp_replace(lower({{ column }}), '[.,'']', '', 'g'), '[^a-z0-9]+', ' ', 'g')),
-        '( ({{ q2c.legal_suffix_tokens() | join("|") }}))+$',
-        ''
-    )
-{%- endmacro %}
-
-{#- Snowflake and BigQuery replace every match by default. -#}
-{% macro snowflake__normalize_company_name(column) -%}
-    regexp_replace(
-        trim(regexp_replace(regexp_replace(lower({{ column }}), '[.,'']', ''), '[^a-z0-9]+', ' ')),
-        '( ({{ q2c.legal_suffix_tokens() | join("|") }}))+$',
-        ''
-    )
-{%- endmacro %}
-
-{% macro bigquery__normalize_company_name(column) -%}
-    regexp_replace(
-        trim(regexp_replace(regexp_replace(lower({{ column }}), r"[.,']", ''), r'[^a-z0-9]+', ' ')),
-        r'( ({{ q2c.legal_suffix_tokens() | join("|") }}))+$',
         ''
     )
 {%- endmacro %}

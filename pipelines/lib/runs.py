@@ -108,15 +108,25 @@ _TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp(\.wal)?$")
 ``.wal`` beside a database written so)."""
 
 
+def temporary_files(folders: Iterable[Path]) -> list[Path]:
+    """The temporary files q2c wrote aside in ``folders``, whoever wrote them."""
+    return sorted(
+        path
+        for folder in folders
+        if folder.is_dir()
+        for path in folder.iterdir()
+        if _TEMPORARY.match(path.name)
+    )
+
+
 def stale_files(folders: Iterable[Path]) -> list[Path]:
     """Temporary files in ``folders`` left by q2c processes that no longer run (a killed
     publish of the analysts' copy, a killed report)."""
-    stale = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            match = _TEMPORARY.match(path.name)
-            if match and not psutil.pid_exists(int(match.group(1))):
-                stale.append(path)
-    return sorted(stale)
+    return [path for path in temporary_files(folders) if not psutil.pid_exists(_writer_pid(path))]
+
+
+def _writer_pid(path: Path) -> int:
+    """The pid in a temporary file's name (``temporary_files`` only lists names that have one)."""
+    match = _TEMPORARY.match(path.name)
+    assert match is not None
+    return int(match.group(1))

@@ -58,6 +58,7 @@ from typing import IO, Any
 import duckdb
 import psutil
 
+from pipelines.lib import runs
 from pipelines.settings import patched_environ
 from simulator.api.wire import dumps
 from simulator.chaos.fingerprint import (
@@ -111,8 +112,6 @@ _PROBE_ASSETS = {"crm": "accounts", "psa": "clients", "erp": "customer"}
 """One raw asset per source: every asset of a sync carries the sync's request figures."""
 
 _UNFINISHED = ("STARTING", "STARTED", "CANCELING")
-_TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.wal)?$")
-"""The temporary files q2c writes aside before renaming them into place (pipelines/lib/runs.py)."""
 
 
 @dataclass(frozen=True)
@@ -300,7 +299,7 @@ class Suite:
         return env
 
     def log_path(self, name: str) -> Path:
-        return self.logs / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.log"
+        return self.logs / f"{_slug(name)}.log"
 
     def start(
         self, name: str, data_dir: Path, url: str, extra: dict[str, str] | None = None
@@ -332,7 +331,7 @@ class Suite:
         return None
 
     def fresh(self, name: str) -> Path:
-        folder = self.workdir / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        folder = self.workdir / _slug(name)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         self.log_path(name).unlink(missing_ok=True)
@@ -621,14 +620,8 @@ def run_figures(data_dir: Path) -> dict[str, tuple[int, int]]:
 
 
 def temporary_files(data_dir: Path) -> list[str]:
-    folders = (data_dir, data_dir / "reports")
-    return sorted(
-        path.name
-        for folder in folders
-        if folder.is_dir()
-        for path in folder.iterdir()
-        if _TEMPORARY.match(path.name)
-    )
+    """The temporary files q2c wrote aside in a data folder (pipelines/lib/runs.py)."""
+    return [path.name for path in runs.temporary_files((data_dir, data_dir / "reports"))]
 
 
 def _copy_state(data_dir: Path) -> tuple[int, dict[str, TableHash]] | None:
@@ -827,6 +820,11 @@ def table(outcomes: list[Outcome]) -> str:
             f"{_pair(o.tables):>13} {o.seconds:>8.1f}"
         )
     return "\n".join(lines)
+
+
+def _slug(name: str) -> str:
+    """A scenario's name as a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
 def _first_line(exc: BaseException) -> str:
