@@ -28,6 +28,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from pipelines.lib.tenant import TENANT_PROFILE_VAR
 from pipelines.settings import (
     ANALYTICS_PATH_VAR,
     DATA_DIR_VAR,
@@ -63,6 +64,7 @@ def prepare_environment(settings: Settings) -> None:
     os.environ[DATA_DIR_VAR] = str(settings.data_dir)
     os.environ[WAREHOUSE_PATH_VAR] = str(settings.warehouse_path)
     os.environ[ANALYTICS_PATH_VAR] = str(settings.analytics_path)
+    os.environ[TENANT_PROFILE_VAR] = str(settings.tenant_profile)
     dagster_dir = os.environ.get(DAGSTER_DIR_VAR) or settings.data_dir / "dagster"
     os.environ[DAGSTER_DIR_VAR] = str(Path(dagster_dir).resolve())
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
@@ -110,6 +112,7 @@ def materialize_all(settings: Settings, period: str | None = None) -> str:
             "warehouse_path": str(settings.warehouse_path),
             "analytics_path": str(settings.analytics_path),
             "as_of": settings.as_of.isoformat(),
+            "tenant_profile": str(settings.tenant_profile),
         },
     }
     command = [sys.executable, "-m", "pipelines.run_worker", json.dumps(request)]

@@ -16,6 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pipelines.lib.tenant import (
+    DEFAULT_PROFILE,
+    TENANT_PROFILE_VAR,
+    Tenant,
+    TenantError,
+    load_tenant,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -56,6 +64,7 @@ class Settings:
     warehouse_path: Path
     analytics_path: Path
     as_of: date
+    tenant_profile: Path
 
     @classmethod
     def resolve(
@@ -64,30 +73,44 @@ class Settings:
         warehouse_path: str | Path | None = None,
         analytics_path: str | Path | None = None,
         as_of: str | date | None = None,
+        tenant_profile: str | Path | None = None,
     ) -> Settings:
         """Absolute paths (the warehouse and the analysts' copy default to files in the data
-        folder) and the as-of date (default: today)."""
+        folder), the as-of date (default: today) and the tenant profile (default: the simulated
+        firm's), which is read and checked here, so a wrong one stops the run before it starts."""
         folder = Path(data_dir or DEFAULT_DATA_DIR).resolve()
         if isinstance(as_of, str):
             as_of = parse_as_of(as_of)
-        return cls(
+        settings = cls(
             data_dir=folder,
             warehouse_path=Path(warehouse_path or folder / "warehouse.duckdb").resolve(),
             analytics_path=Path(analytics_path or folder / "analytics.duckdb").resolve(),
             as_of=as_of or date.today(),
+            tenant_profile=Path(tenant_profile or DEFAULT_PROFILE).resolve(),
         )
+        settings.tenant  # noqa: B018 (checked now, not in the middle of a run)
+        return settings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """The settings the environment gives (``Q2C_DATA_DIR``, ``Q2C_WAREHOUSE_PATH``,
-        ``Q2C_ANALYTICS_PATH``, ``Q2C_AS_OF_DATE``). Only the ``q2c`` command and the
+        ``Q2C_ANALYTICS_PATH``, ``Q2C_AS_OF_DATE``, ``Q2C_TENANT_PROFILE``). Only the ``q2c`` command and the
         resource's defaults read them."""
         return cls.resolve(
             data_dir=environ.get(DATA_DIR_VAR) or None,
             warehouse_path=environ.get(WAREHOUSE_PATH_VAR) or None,
             analytics_path=environ.get(ANALYTICS_PATH_VAR) or None,
             as_of=parse_as_of(environ.get(AS_OF_VAR, "")),
+            tenant_profile=environ.get(TENANT_PROFILE_VAR) or None,
         )
+
+    @property
+    def tenant(self) -> Tenant:
+        """The firm's profile: its cross-system links, custom fields and vocabulary."""
+        try:
+            return load_tenant(self.tenant_profile)
+        except TenantError as exc:
+            raise SettingsError(str(exc)) from None
 
     @property
     def reports_dir(self) -> Path:

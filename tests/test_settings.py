@@ -71,3 +71,75 @@ def test_a_date_that_is_no_date_is_one_line_naming_the_setting(
         assert main(["run"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "q2c run: Q2C_AS_OF_DATE='2026-13-45' is not a date: use YYYY-MM-DD"
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        (
+            "name: acme\nlinks:\n  project_deal: {via: project_name}\n",
+            "links.project_deal: via project_name needs a pattern (the Opportunity Id in the name)",
+        ),
+        (
+            "name: acme\nlinks:\n  billed_time_invoice: {erp_field: memo}\n",
+            "links.billed_time_invoice.erp_field: Input should be 'tranid', 'otherrefnum' or "
+            "'externalid'",
+        ),
+        ("name: acme\nerp_feilds: {}\n", "erp_feilds: Extra inputs are not permitted"),
+        (
+            "name: acme\nvocabulary:\n  offices: {Zürich: Switzerland}\n",
+            "vocabulary.offices: office 'Zürich': 'Switzerland' is not an ISO country code",
+        ),
+        (
+            "name: acme\nerp_transaction_types: [CustInvc, Journal]\n",
+            "erp_transaction_types: must include SalesOrd (q2c reconciles them)",
+        ),
+        ("name: acme\nlinks: [\n", "not YAML at line 3"),
+    ],
+    ids=["pattern-missing", "unknown-field", "misspelt-key", "country", "types", "yaml"],
+)
+def test_a_wrong_tenant_profile_stops_the_run_in_one_line_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], profile: str, message: str
+) -> None:
+    path = tmp_path / "acme.yml"
+    path.write_text(profile, encoding="utf-8")
+    with patched_environ({"Q2C_TENANT_PROFILE": str(path), "Q2C_DATA_DIR": str(tmp_path)}):
+        with pytest.raises(SettingsError, match="Q2C_TENANT_PROFILE="):
+            Settings.from_env()
+        assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"q2c run: Q2C_TENANT_PROFILE={path.resolve()}: {message}"
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_tenant_profile_reaches_dbt_as_vars(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yml"
+    path.write_text(
+        "name: acme\n"
+        "links:\n"
+        "  project_deal: {via: project_name, pattern: '\\[(006\\w{12,15})\\]'}\n"
+        "  billed_time_invoice: {erp_field: otherrefnum}\n"
+        "  consultant_entity: {via: project_customer}\n"
+        "erp_fields: {transaction_deal: CUSTBODY_DEAL}\n"
+        "vocabulary:\n"
+        "  stages: {Closed Won: lost, Signed: won}\n",
+        encoding="utf-8",
+    )
+    with patched_environ({"Q2C_TENANT_PROFILE": str(path)}):
+        tenant = Settings.from_env().tenant
+    dbt = tenant.dbt_vars()
+    assert dbt["q2c_tenant"] == "acme"
+    assert dbt["q2c_project_deal_link"] == "project_name"
+    assert dbt["q2c_project_deal_group"] == 1
+    assert dbt["q2c_invoice_number_field"] == "otherrefnum"
+    assert dbt["q2c_consultant_entity"] == "project_customer"
+    # a field id is case-insensitive in SuiteQL; the keys not given keep their defaults
+    assert dbt["q2c_erp_fields"] == {
+        "transaction_deal": "custbody_deal",
+        "line_project": "custcol_psa_project_id",
+        "customer_country": "custentity_billing_country",
+    }
+    stages = dict(dbt["q2c_stages"])
+    assert stages["Signed"] == "won"
+    assert stages["Closed Won"] == "lost"  # the firm's word wins over Salesforce's default
+    assert stages["Negotiation/Review"] == "open"

@@ -41,6 +41,11 @@ class RunSettings(ConfigurableResource):
         description="The date the reconciliation judges on (YYYY-MM-DD); empty: the day the run starts.",
     )
 
+    tenant_profile: str = Field(
+        default="",
+        description="The firm's tenant profile (YAML); empty: the simulated firm's (pipelines/tenants/simulator.yml).",
+    )
+
     _resolved: Settings | None = PrivateAttr(default=None)
     _run: tuple[Any, str] | None = PrivateAttr(default=None)
 
@@ -53,6 +58,7 @@ class RunSettings(ConfigurableResource):
             warehouse_path=str(settings.warehouse_path),
             analytics_path=str(settings.analytics_path),
             as_of=as_of.isoformat() if as_of else "",
+            tenant_profile=str(settings.tenant_profile),
         )
 
     @classmethod
@@ -92,6 +98,7 @@ class RunSettings(ConfigurableResource):
             warehouse_path=self.warehouse_path or None,
             analytics_path=self.analytics_path or None,
             as_of=self.as_of,
+            tenant_profile=self.tenant_profile or None,
         )
 
     @property
@@ -104,7 +111,9 @@ class RunSettings(ConfigurableResource):
     def run_config(self, as_of: date | None = None) -> dict[str, Any]:
         """Run config giving a run these settings (all of them: Dagster takes a resource's
         config whole), with ``as_of`` pinned when given."""
-        config = self.model_dump(include={"data_dir", "warehouse_path", "analytics_path", "as_of"})
+        config = self.model_dump(
+            include={"data_dir", "warehouse_path", "analytics_path", "as_of", "tenant_profile"}
+        )
         if as_of is not None:
             config["as_of"] = as_of.isoformat()
         return {"resources": {SETTINGS_KEY: {"config": config}}}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dagster import AssetKey
 
+from pipelines.lib.tenant import load_tenant
 from pipelines.settings import DBT_PROJECT_DIR
 from tests.support import BuiltWarehouse, failed_steps
 
@@ -69,7 +70,7 @@ def run_dbt(built_warehouse: BuiltWarehouse, tmp_path: Path, *args: str) -> None
             "--log-path",
             str(tmp_path),
             "--vars",
-            '{"as_of_date": "2026-11-25"}',
+            json.dumps({**load_tenant().dbt_vars(), "as_of_date": "2026-11-25"}),
         ],
         cwd=DBT_PROJECT_DIR,
         env=env,

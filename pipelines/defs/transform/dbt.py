@@ -3,6 +3,7 @@
 The manifest is built ahead of time (``make manifest`` runs ``dbt parse``), never at import.
 """
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,7 +46,7 @@ def run_dbt(
     args: list[str],
     context: AssetExecutionContext | None = None,
 ) -> DbtCliInvocation:
-    """A dbt command on the run's warehouse and as-of date.
+    """A dbt command on the run's warehouse, as-of date and tenant profile.
 
     Its target folder is the data folder's own (``<data>/dbt``), one for every build of that
     warehouse: dbt keeps its parse there for the next build, and the last build's artifacts
@@ -56,7 +57,17 @@ def run_dbt(
     (https://github.com/dagster-io/dagster/pull/29656), hence the pinned environment here.
     """
     with patched_environ(dbt_environ(settings)):  # dbt's process and its adapter start now
-        return dbt.cli(args, context=context, target_path=settings.dbt_target_dir)
+        return dbt.cli(
+            [*args, "--vars", dbt_vars(settings)],
+            context=context,
+            target_path=settings.dbt_target_dir,
+        )
+
+
+def dbt_vars(settings: Settings) -> str:
+    """The tenant profile as dbt's ``--vars``: the same on every build of a firm, so dbt's
+    partial parse holds (a new value re-parses the project once)."""
+    return json.dumps(settings.tenant.dbt_vars(), sort_keys=True)
 
 
 @dbt_assets(
