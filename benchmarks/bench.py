@@ -151,7 +151,6 @@ def dump_pages(server: Server, out: Path) -> dict[str, dict[str, float]]:
     Timed per system: the simulator serving every page with nothing done to it but the
     parse that paging needs, the least any extraction from it can take.
     """
-    import dlt
 
     from pipelines.defs.ingest.crm import source as crm
     from pipelines.defs.ingest.crm.objects import OBJECTS
@@ -194,11 +193,10 @@ def dump_pages(server: Server, out: Path) -> dict[str, dict[str, float]]:
         psa.headers(server.token, ACCOUNT),
         {name: psa.list_endpoint(name, INITIAL_CURSOR) for name in RESOURCES},
     )
-    queries = dlt.config["sources.erp.queries"]
     dump(
         "erp",
         erp.headers(server.token),
-        {name: erp.suiteql_endpoint(queries[name], INITIAL_CURSOR) for name in TABLES},
+        {name: erp.suiteql_endpoint(t.query, INITIAL_CURSOR) for name, t in TABLES.items()},
     )
     return served
 

@@ -25,7 +25,7 @@ from tests.support import sync_sources
 ELSEWHERE = {
     "SOURCES__CRM__ACCESS_TOKEN": "tests/test_extraction.py (a wrong token)",
     "SOURCES__ERP__ACCESS_TOKEN": "tests/test_extraction.py (a wrong token)",
-    "SOURCES__ERP__QUERIES": "tests/test_extraction.py (an unknown SuiteQL column)",
+    "Q2C_TENANT_PROFILE": "tests/test_extraction.py (a custom field the account lacks)",
     "SOURCES__PSA__RECONCILE_EVERY_HOURS": "tests/test_extraction.py (deletes found)",
     "Q2C_DATA_DIR": "tests/test_settings.py (two runs, two folders)",
     "Q2C_AS_OF_DATE": "tests/test_settings.py (a date that is no date)",

@@ -145,7 +145,7 @@ def test_new_field_is_taken_in_as_text_and_reported() -> None:
 
 
 def test_netsuite_text_is_kept_and_checked() -> None:
-    _, contract = ERP_TABLES["transactionline"]
+    contract = ERP_TABLES["transactionline"].contract
     good = {
         "uniquekey": "77",
         "transaction": "5",

@@ -317,11 +317,12 @@ def _refusal(result: object) -> tuple[str, str, list[str]]:
             r"SOURCES__CRM__BASE_URL\)$",
         ),
         (
-            "SOURCES__ERP__QUERIES",
+            "Q2C_TENANT_PROFILE",
             "custom",
             "extract_erp",
             r"^NetSuite answered HTTP 400 to POST /erp/services/rest/query/v1/suiteql \(customer\): "
-            r".*custentity_no_such_field.* \(check the query of customer\)$",
+            r".*custentity_no_such_field.* \(check the fields of customer in the tenant profile, "
+            r"Q2C_TENANT_PROFILE\)$",
         ),
         (
             "SOURCES__PSA__ACCESS_TOKEN",
@@ -336,19 +337,19 @@ def test_a_wrong_setting_fails_the_sync_at_once_in_one_line_naming_it(
 ) -> None:
     """No layer retries what a source refused: the HTTP client, the step (no RetryRequested)
     and the run give up at once, with the vendor's own explanation and the setting to fix."""
-    import json
     import re
-    import tomllib
 
-    from pipelines.settings import PROJECT_ROOT
+    from pipelines.lib.tenant import DEFAULT_PROFILE
 
-    if value == "custom":
-        config = tomllib.loads((PROJECT_ROOT / ".dlt" / "config.toml").read_text())
-        queries = config["sources"]["erp"]["queries"]
-        queries["customer"] = queries["customer"].replace(
-            "custentity_billing_country", "custentity_no_such_field"
+    if value == "custom":  # the firm's profile names a custom field its account does not have
+        profile = tmp_path / "firm.yml"
+        profile.write_text(
+            DEFAULT_PROFILE.read_text().replace(
+                "customer_country: custentity_billing_country",
+                "customer_country: custentity_no_such_field",
+            )
         )
-        value = json.dumps(queries)
+        value = str(profile)
     with (
         patched_environ({"Q2C_DATA_DIR": str(tmp_path / "data")}),
         simulated_sources(firm),

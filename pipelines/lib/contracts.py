@@ -266,6 +266,8 @@ def _check_text(arr: pa.Array, f: Field) -> None:
     cast that is thrown away. Raises on any value that is not one."""
     if f.kind in ("int", "decimal", "rate"):
         pc.cast(arr, pa.decimal128(38, 10) if f.kind != "int" else pa.int64())
+    elif f.kind == "date":
+        pc.strptime(arr, format="%Y-%m-%d", unit="s")  # ISO, as the queries ask for it
     elif (
         f.kind == "bool"
         and not pc.all(pc.or_kleene(pc.is_in(arr, pa.array(["T", "F"])), pc.is_null(arr))).as_py()

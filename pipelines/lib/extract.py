@@ -44,6 +44,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 from requests import Response
 
 from pipelines.lib.contracts import Contract, convert_page, parse_page
+from pipelines.lib.tenant import TENANT_PROFILE_VAR
 from pipelines.settings import SYSTEM_NAMES
 
 QUARANTINE_TABLE = "quarantine"
@@ -116,6 +117,8 @@ class SourceHTTPError(requests.HTTPError):
             return setting_name(self.system, "access_token")
         if self.status == 404:
             return setting_name(self.system, "base_url")
+        if self.system == "erp":  # the query is the contract's, with the profile's fields
+            return f"the fields of {self.what} in the tenant profile, {TENANT_PROFILE_VAR}"
         return f"the query of {self.what}"
 
     def line(self) -> str:

@@ -102,7 +102,7 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
     ) -> Iterator[Any]:
         run = settings.for_step()
         stats = ExtractStats()
-        options = {"as_of": run.as_of} if system == "psa" else {}
+        options = {"psa": {"as_of": run.as_of}, "erp": {"tenant": run.tenant}}.get(system, {})
         try:
             results = list(
                 dlt.run(

@@ -1,4 +1,5 @@
-"""NetSuite SuiteQL over REST: one configured query per table, limit/offset pages.
+"""NetSuite SuiteQL over REST: one query per table (built from its contract and the firm's
+tenant profile, ``objects.py``), limit/offset pages.
 
 Each query carries ``{since}``, replaced by the incremental cursor minus the lookback,
 formatted as ``YYYY-MM-DD HH24:MI:SS`` for TO_TIMESTAMP. Deletes come from NetSuite's
@@ -13,8 +14,7 @@ from typing import Any
 import dlt
 from dlt.common.typing import TSecretStrValue
 
-from pipelines.defs.ingest.erp.objects import CURSOR_FORMAT, PAGE_LIMIT, TABLES
-from pipelines.lib.contracts import Contract
+from pipelines.defs.ingest.erp.objects import CURSOR_FORMAT, PAGE_LIMIT, ErpTable, erp_tables
 from pipelines.lib.extract import (
     Endpoint,
     ExtractStats,
@@ -26,6 +26,7 @@ from pipelines.lib.extract import (
     paginate,
     setting_name,
 )
+from pipelines.lib.tenant import Tenant, load_tenant
 
 
 def _since(value: Any) -> str:
@@ -39,7 +40,7 @@ def headers(access_token: str | None) -> dict[str, str]:
 
 
 def suiteql_endpoint(query: str, since: Any) -> Endpoint:
-    """The rows of one configured SuiteQL query, ``{since}`` replaced by the cursor."""
+    """The rows of one SuiteQL query, ``{since}`` replaced by the cursor."""
     return Endpoint(
         "/services/rest/query/v1/suiteql",
         lambda: HasMoreOffsetPaginator(limit=PAGE_LIMIT, has_more_path="hasMore"),
@@ -52,26 +53,27 @@ def suiteql_endpoint(query: str, since: Any) -> Endpoint:
 @dlt.source(name="erp", max_table_nesting=0)
 def erp(
     base_url: str = dlt.config.value,
-    queries: dict[str, str] = dlt.config.value,
     access_token: TSecretStrValue | None = None,
     lookback_seconds: int = 300,
     stats: Any = None,
+    tenant: Tenant | None = None,
 ) -> Any:
-    """Subsidiaries, periods, rates, customers, tax codes, items, transactions and deletes."""
+    """Subsidiaries, periods, rates, customers, tax codes, items, transactions and deletes,
+    with the custom fields and transaction types of ``tenant`` (default: the simulated firm)."""
     run_stats: ExtractStats = stats if stats is not None else ExtractStats()
-    missing = sorted(set(TABLES) - set(queries))
-    if missing:
-        raise ValueError(f"[sources.erp.queries] has no SuiteQL for: {', '.join(missing)}")
 
-    def make_resource(name: str, cursor: str, contract: Contract) -> Any:
+    def make_resource(name: str, table: ErpTable) -> Any:
+        contract = table.contract
+
         @dlt.resource(name=name, primary_key=contract.primary_key, write_disposition="merge")
         def read_table(
-            modified: dlt.sources.incremental[Any] = modified_since(cursor, lookback_seconds),
+            modified: dlt.sources.incremental[Any] = modified_since(table.cursor, lookback_seconds),
         ) -> Iterator[Any]:
             client = make_client("erp", base_url, headers(access_token), run_stats)
-            endpoint = suiteql_endpoint(queries[name], modified.start_value)
+            endpoint = suiteql_endpoint(table.query, modified.start_value)
             yield from arrow_pages(paginate(client, endpoint, name), contract, "erp", run_stats)
 
         return read_table
 
-    return [make_resource(name, cursor, contract) for name, (cursor, contract) in TABLES.items()]
+    tables = erp_tables(tenant or load_tenant())
+    return [make_resource(name, table) for name, table in tables.items()]
