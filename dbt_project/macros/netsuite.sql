@@ -1,4 +1,6 @@
-{#- NetSuite's SuiteQL REST sends every value as text: these read it back. -#}
+{#- NetSuite's SuiteQL REST sends every value as text: these read it back. Dates and datetimes
+    come in ISO form, because q2c's queries ask for them with TO_CHAR (ingest/erp/objects.py):
+    NetSuite's own rendering follows the account's date preference (M/D/YYYY, D/M/YYYY, ...). -#}
 
 {% macro netsuite_bool(column) -%}
     ({{ column }} = 'T')
@@ -9,7 +11,7 @@
 {%- endmacro %}
 
 {% macro default__netsuite_date(column) -%}
-    cast(strptime({{ column }}, '%m/%d/%Y') as date)
+    cast(strptime({{ column }}, '%Y-%m-%d') as date)
 {%- endmacro %}
 
 {% macro netsuite_timestamp(column) -%}

@@ -18,8 +18,8 @@ items as (
     select * from {{ ref('stg_netsuite__items') }}
 ),
 
-role_codes as (
-    select * from {{ ref('role_codes') }}
+roles as (
+    select * from {{ ref('lookup_roles') }}
 ),
 
 tax_codes as (
@@ -38,7 +38,7 @@ final as (
         lines.line_number,
         lines.item_id,
         items.item_code,
-        role_codes.role_code,
+        roles.role_code,
         {{ dbt.safe_cast('lines.psa_project_id', 'bigint') }} as psa_project_id,
         transactions.customer_id,
         transactions.legal_entity_id,
@@ -67,8 +67,8 @@ final as (
         on lines.transaction_id = transactions.transaction_id
     left join items
         on lines.item_id = items.item_id
-    left join role_codes
-        on items.item_code = role_codes.erp_item_code
+    left join roles
+        on items.item_code = roles.erp_item_code
     left join tax_codes
         on lines.tax_code_id = tax_codes.tax_code_id
 )

@@ -29,6 +29,7 @@ final as (
     select
         transactions.transaction_id as invoice_id,
         transactions.transaction_number as invoice_number,
+        transactions.psa_invoice_number,
         case transactions.transaction_type
             when 'CustInvc' then 'invoice'
             when 'CustCred' then 'credit_memo'

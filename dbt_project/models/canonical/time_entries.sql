@@ -17,8 +17,8 @@ resources as (
     select * from {{ ref('resources') }}
 ),
 
-role_codes as (
-    select * from {{ ref('role_codes') }}
+roles as (
+    select * from {{ ref('lookup_roles') }}
 ),
 
 exchange_rates as (
@@ -56,7 +56,7 @@ final as (
         valued.legal_entity_id,
         valued.opportunity_id,
         valued.task_name as role_name,
-        role_codes.role_code,
+        roles.role_code,
         valued.spent_date,
         cast(valued.service_month as date) as service_month,
         exchange_rates.period_id,
@@ -80,8 +80,8 @@ final as (
         'psa' as source_system,
         cast(valued.time_entry_id as {{ dbt.type_string() }}) as source_record_id
     from valued
-    left join role_codes
-        on valued.task_name = role_codes.role_name
+    left join roles
+        on valued.task_name = roles.role_name
     left join exchange_rates
         on valued.legal_entity_id = exchange_rates.legal_entity_id
         and valued.currency = exchange_rates.transaction_currency

@@ -22,8 +22,8 @@ psa_clients as (
     where not is_deleted
 ),
 
-harvest_locations as (
-    select * from {{ ref('harvest_locations') }}
+offices as (
+    select * from {{ ref('lookup_offices') }}
 ),
 
 crm_records as (
@@ -63,7 +63,7 @@ psa_records as (
         'psa' as source_system,
         cast(psa_clients.client_id as {{ dbt.type_string() }}) as source_record_id,
         psa_clients.client_name as source_name,
-        harvest_locations.country_code,
+        offices.country_code,
         psa_clients.currency,
         cast(null as integer) as legal_entity_id,
         cast(null as {{ dbt.type_string() }}) as crm_account_id,
@@ -71,8 +71,8 @@ psa_records as (
         not psa_clients.is_active as is_inactive,
         psa_clients.created_at
     from psa_clients
-    left join harvest_locations
-        on trim(psa_clients.address) = harvest_locations.location
+    left join offices
+        on trim(psa_clients.address) = offices.location
 ),
 
 unioned as (

@@ -47,6 +47,7 @@ final as (
     select
         with_period.transaction_id,
         with_period.transaction_number,
+        with_period.psa_invoice_number,
         with_period.transaction_type,
         with_period.status as status_code,
         statuses.canonical_status,

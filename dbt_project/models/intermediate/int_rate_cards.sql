@@ -1,6 +1,6 @@
 -- Rate cards: the contracted hourly rate per project and role, from the deal's opportunity line
 -- items. A line's ProductCode is the role code, which is the NetSuite item's itemid; the role's
--- name is the Harvest task name (seed `role_codes`). When a deal prices one role on several lines,
+-- name is the Harvest task name (profile: vocabulary.roles, model `lookup_roles`). When a deal prices one role on several lines,
 -- hours and amounts add up and the highest unit price is the rate.
 with
 
@@ -14,8 +14,8 @@ project_opportunities as (
     where opportunity_id is not null
 ),
 
-role_codes as (
-    select * from {{ ref('role_codes') }}
+roles as (
+    select * from {{ ref('lookup_roles') }}
 ),
 
 tasks as (
@@ -51,10 +51,10 @@ final as (
         project_opportunities.project_id,
         lines_by_role.opportunity_id,
         lines_by_role.role_code,
-        role_codes.role_name,
+        roles.role_name,
         tasks.task_id as psa_task_id,
         items.item_id as erp_item_id,
-        role_codes.erp_item_code,
+        roles.erp_item_code,
         lines_by_role.currency,
         lines_by_role.contracted_rate,
         lines_by_role.contracted_hours,
@@ -65,12 +65,12 @@ final as (
     from project_opportunities
     inner join lines_by_role
         on project_opportunities.opportunity_id = lines_by_role.opportunity_id
-    left join role_codes
-        on lines_by_role.role_code = role_codes.role_code
+    left join roles
+        on lines_by_role.role_code = roles.role_code
     left join tasks
-        on role_codes.role_name = tasks.task_name
+        on roles.role_name = tasks.task_name
     left join items
-        on role_codes.erp_item_code = items.item_code
+        on roles.erp_item_code = items.item_code
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- billed_time_missing_invoice (psa, time entry id): Harvest says the entry is billed, but no live
--- ERP invoice carries its invoice number (or it has none). Any project, any approval state.
+-- ERP invoice carries its invoice number (or it has none), in the field the tenant profile names
+-- (links.billed_time_invoice: tranid, otherrefnum or externalid). Any project, any approval state.
 with
 
 time_entries as (
@@ -23,7 +24,7 @@ missing as (
         or not exists (
             select 1
             from invoices
-            where invoices.invoice_number = time_entries.invoice_number
+            where invoices.psa_invoice_number = time_entries.invoice_number
         )
 ),
 

@@ -76,7 +76,7 @@ time_to_invoice as (
             / nullif(sum(time_entries.hours), 0) as time_to_invoice_days
     from time_entries
     inner join invoices
-        on time_entries.invoice_number = invoices.invoice_number
+        on time_entries.invoice_number = invoices.psa_invoice_number
         and invoices.invoice_type = 'invoice'
     group by
         time_entries.period_id,

@@ -29,8 +29,8 @@
 -- depends_on: {{ ref('stg_salesforce__contracts') }}
 -- depends_on: {{ ref('stg_salesforce__opportunities') }}
 -- depends_on: {{ ref('stg_salesforce__opportunity_line_items') }}
--- depends_on: {{ ref('harvest_locations') }}
--- depends_on: {{ ref('role_codes') }}
+-- depends_on: {{ ref('lookup_offices') }}
+-- depends_on: {{ ref('lookup_roles') }}
 {%- set links = [] -%}
 {%- if execute -%}
     {%- for test in graph.nodes.values()

@@ -3,15 +3,17 @@
 -- period's rate (int_exchange_rates: round(usd(c) / usd(f), 6), the contract's rule) and rounded to
 -- the cent, so the PSA and ERP values are exactly the reporting-drift contract's (b):
 --   psa_billed_value: billed time (hours x billable_rate) on billable T&M projects, by the period
---     of spent_date and the consultant's home entity;
---   erp_invoiced_value: net amount of invoice lines whose item is not FIXED_FEE, by posting period
---     and the line's entity;
+--     of spent_date and the entity the time counts for (profile: links.consultant_entity, the
+--     consultant's home office or the project's customer);
+--   erp_invoiced_value: net amount of invoice lines whose item is not a fixed-fee item (profile:
+--     fixed_fee_items), by posting period and the line's entity;
 -- and, for the frozen-figure comparison and the KPIs:
 --   approved_billable_hours / _value: approved billable time on billable T&M projects;
 --   invoiced_amount: net amount of every invoice line (fixed-fee instalments included);
 --   bookings_value: won deals by close date and the deal's legal entity (CRM);
 --   sales_order_value: ERP sales orders by transaction date and subsidiary.
 {{ config(materialized='table') }}
+{%- set time_entity = 'time_entries.legal_entity_id' if var('q2c_consultant_entity') == 'project_customer' else 'resources.legal_entity_id' %}
 
 with
 
@@ -55,7 +57,7 @@ sales_orders as (
 time_amounts as (
     select
         periods.period_id,
-        resources.legal_entity_id,
+        {{ time_entity }} as legal_entity_id,
         time_entries.currency,
         sum(case when time_entries.is_billed then time_entries.hours * time_entries.billable_rate end) as psa_billed_amount,
         sum(case when time_entries.is_approved and time_entries.is_billable then time_entries.hours end) as approved_billable_hours,
@@ -67,7 +69,7 @@ time_amounts as (
         on time_entries.spent_date between periods.start_date and periods.end_date
     group by
         periods.period_id,
-        resources.legal_entity_id,
+        {{ time_entity }},
         time_entries.currency
 ),
 
@@ -76,7 +78,7 @@ invoice_amounts as (
         invoice_lines.period_id,
         invoice_lines.legal_entity_id,
         invoice_lines.currency,
-        sum(case when invoice_lines.item_code <> 'FIXED_FEE' then invoice_lines.net_amount end) as erp_invoiced_amount,
+        sum(case when not {{ is_fixed_fee_item('invoice_lines.item_code') }} then invoice_lines.net_amount end) as erp_invoiced_amount,
         sum(invoice_lines.net_amount) as invoiced_amount
     from invoice_lines
     group by

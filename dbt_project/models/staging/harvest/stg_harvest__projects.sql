@@ -14,7 +14,13 @@ renamed as (
         -- ids
         id as project_id,
         client_id,
+        -- the Salesforce deal the project delivers, where the profile says the firm records it
+        -- (links.project_deal: the project code, or a pattern in the project's name)
+        {%- if var('q2c_project_deal_link') == 'project_name' %}
+        nullif(regexp_extract(name, {{ tenant_literal(var('q2c_project_deal_pattern')) }}, {{ var('q2c_project_deal_group') }}), '') as opportunity_id,
+        {%- else %}
         nullif(trim(code), '') as opportunity_id,
+        {%- endif %}
         -- strings
         name as project_name,
         client_name,

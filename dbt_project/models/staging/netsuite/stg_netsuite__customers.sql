@@ -21,7 +21,7 @@ renamed as (
         entityid as entity_code,
         companyname as customer_name,
         email,
-        custentity_billing_country as billing_country,
+        {{ erp_field('customer_country') }} as billing_country,
         -- booleans
         {{ netsuite_bool('isinactive') }} as is_inactive,
         -- dates

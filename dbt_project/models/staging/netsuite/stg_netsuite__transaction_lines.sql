@@ -18,7 +18,7 @@ renamed as (
         cast(subsidiary as integer) as subsidiary_id,
         cast(item as integer) as item_id,
         cast(taxcode as integer) as tax_code_id,
-        nullif(trim(custcol_psa_project_id), '') as psa_project_id,
+        nullif(trim({{ erp_field('line_project') }}), '') as psa_project_id,
         -- strings
         memo,
         -- numerics

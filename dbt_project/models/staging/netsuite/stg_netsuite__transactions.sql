@@ -18,9 +18,11 @@ renamed as (
         cast(currency as integer) as currency_id,
         cast(postingperiod as integer) as period_id,
         cast(createdfrom as integer) as created_from_transaction_id,
-        nullif(trim(custbody_sf_opportunity_id), '') as opportunity_id,
+        nullif(trim({{ erp_field('transaction_deal') }}), '') as opportunity_id,
         -- strings
         tranid as transaction_number,
+        -- the number the PSA gave the invoice (profile: links.billed_time_invoice)
+        {{ adapter.quote(var('q2c_invoice_number_field') or 'tranid') }} as psa_invoice_number,
         type as transaction_type,
         status,
         memo,
