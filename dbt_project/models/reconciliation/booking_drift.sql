@@ -1,8 +1,11 @@
 -- booking_drift (crm, Opportunity Id): a won, live deal without an ERP sales order, or whose
--- Amount differs from a sales order's total (foreigntotal) by more than
+-- Amount differs from what its sales orders book: the net amount (the lines, before tax) of every
+-- live sales order of the deal that is not cancelled, open and closed alike, summed (a deal may be
+-- booked on several orders, and an order's total includes tax), by more than
 -- max(`booking_tolerance_pct` % of |Amount|, `booking_tolerance_abs`) (defaults 0.5 % and 1.00).
--- The amount is Amount - sales order total (the whole Amount when there is no sales order), in
--- the deal's currency.
+-- Orders are compared in the deal's currency; an order in another currency is drift of its own
+-- (currency_differs). The amount is Amount - the orders' net amount (the whole Amount when there
+-- is no sales order), in the deal's currency.
 with
 
 deals as (
@@ -19,6 +22,13 @@ sales_orders as (
     select * from {{ ref('int_erp_transactions') }}
     where transaction_type = 'SalesOrd'
         and opportunity_id is not null
+        and coalesce(canonical_status, '') <> 'cancelled'
+),
+
+order_lines as (
+    select * from {{ ref('stg_netsuite__transaction_lines') }}
+    where not is_deleted
+        and not is_main_line
 ),
 
 exchange_rates as (
@@ -29,45 +39,36 @@ legal_entities as (
     select * from {{ ref('legal_entities') }}
 ),
 
--- each (deal, sales order) pair, as the contract compares them
+order_net_amounts as (
+    select
+        transaction_id,
+        sum(net_amount) as net_amount
+    from order_lines
+    group by transaction_id
+),
+
+-- what the deal's sales orders book, together
+booked as (
+    select
+        sales_orders.opportunity_id,
+        count(*) as sales_order_count,
+        min(sales_orders.transaction_id) as sales_order_id,
+        string_agg(sales_orders.transaction_number, ', ' order by sales_orders.transaction_id) as sales_order_numbers,
+        min(sales_orders.legal_entity_id) as sales_order_legal_entity_id,
+        sum(coalesce(order_net_amounts.net_amount, 0)) as sales_order_amount,
+        string_agg(
+            case when sales_orders.currency <> deals.currency then sales_orders.transaction_number end,
+            ', ' order by sales_orders.transaction_id
+        ) as other_currency_orders
+    from sales_orders
+    inner join deals
+        on sales_orders.opportunity_id = deals.opportunity_id
+    left join order_net_amounts
+        on sales_orders.transaction_id = order_net_amounts.transaction_id
+    group by sales_orders.opportunity_id
+),
+
 compared as (
-    select
-        deals.opportunity_id,
-        deals.amount as booked_amount,
-        sales_orders.transaction_id as sales_order_id,
-        sales_orders.transaction_number as sales_order_number,
-        sales_orders.legal_entity_id as sales_order_legal_entity_id,
-        sales_orders.total_amount as sales_order_amount,
-        case
-            when sales_orders.transaction_id is null then true
-            else {{ beyond_tolerance('sales_orders.total_amount', 'deals.amount', var('booking_tolerance_pct'), var('booking_tolerance_abs')) }}
-        end as is_drifting
-    from deals
-    left join sales_orders
-        on deals.opportunity_id = sales_orders.opportunity_id
-),
-
--- the drifting pair of each deal (the first sales order when several drift)
-drifting as (
-    select
-        compared.*,
-        row_number() over (
-            partition by compared.opportunity_id
-            order by compared.sales_order_id
-        ) as drift_rank
-    from compared
-    where compared.is_drifting
-),
-
-sales_order_counts as (
-    select
-        opportunity_id,
-        count(sales_order_id) as sales_order_count
-    from compared
-    group by opportunity_id
-),
-
-joined as (
     select
         deals.opportunity_id,
         deals.opportunity_name,
@@ -75,25 +76,33 @@ joined as (
         deals.close_date,
         deals.currency,
         deals.amount as booked_amount,
-        drifting.sales_order_id,
-        drifting.sales_order_number,
-        drifting.sales_order_amount,
-        sales_order_counts.sales_order_count,
-        quote_to_cash.customer_id,
-        coalesce(drifting.sales_order_legal_entity_id, quote_to_cash.legal_entity_id) as legal_entity_id,
-        cast(deals.amount - coalesce(drifting.sales_order_amount, 0) as {{ money_type() }}) as drift_amount,
+        booked.sales_order_id,
+        booked.sales_order_numbers as sales_order_number,
+        booked.sales_order_amount,
+        coalesce(booked.sales_order_count, 0) as sales_order_count,
+        booked.sales_order_legal_entity_id,
+        booked.other_currency_orders,
         case
-            when drifting.sales_order_id is null then 'no_sales_order'
-            else 'amount_differs'
+            when booked.opportunity_id is null then 'no_sales_order'
+            when booked.other_currency_orders is not null then 'currency_differs'
+            when {{ beyond_tolerance('booked.sales_order_amount', 'deals.amount', var('booking_tolerance_pct'), var('booking_tolerance_abs')) }}
+                then 'amount_differs'
         end as drift_reason
-    from drifting
-    inner join deals
-        on drifting.opportunity_id = deals.opportunity_id
-    left join sales_order_counts
-        on drifting.opportunity_id = sales_order_counts.opportunity_id
+    from deals
+    left join booked
+        on deals.opportunity_id = booked.opportunity_id
+),
+
+joined as (
+    select
+        compared.*,
+        quote_to_cash.customer_id,
+        coalesce(compared.sales_order_legal_entity_id, quote_to_cash.legal_entity_id) as legal_entity_id,
+        cast(compared.booked_amount - coalesce(compared.sales_order_amount, 0) as {{ money_type() }}) as drift_amount
+    from compared
     left join quote_to_cash
-        on drifting.opportunity_id = quote_to_cash.opportunity_id
-    where drifting.drift_rank = 1
+        on compared.opportunity_id = quote_to_cash.opportunity_id
+    where compared.drift_reason is not null
 ),
 
 final as (
@@ -124,12 +133,18 @@ final as (
         joined.close_date as occurred_on,
         case
             when joined.sales_order_id is null then 'won deal has no sales order'
+            when joined.drift_reason = 'currency_differs' then {{ dbt.concat([
+                "'sales order '",
+                "joined.other_currency_orders",
+                "' not in the deal currency '",
+                "joined.currency",
+            ]) }}
             else {{ dbt.concat([
                 "'Amount '",
                 "cast(joined.booked_amount as " ~ dbt.type_string() ~ ")",
                 "' vs '",
                 "joined.sales_order_number",
-                "' total '",
+                "' net '",
                 "cast(joined.sales_order_amount as " ~ dbt.type_string() ~ ")",
             ]) }}
         end as details
