@@ -3,6 +3,7 @@
     q2c run      materialize everything against the configured sources
     q2c report   the month-end report of one month from the current warehouse
     q2c ui       the Dagster UI and daemon on 127.0.0.1:3000, against the configured sources
+    q2c doctor   check the sources and the tenant profile (one page of each) and link coverage
 
 More commands come from the ``q2c.commands`` entry points of installed packages: the
 simulator's harness adds ``q2c demo``, ``q2c demo-ui`` and ``q2c score``.
@@ -313,6 +314,18 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     print(files.xlsx)
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> None:
+    from pipelines.doctor import link_coverage, probe_sources
+
+    say(f"q2c doctor: tenant profile {settings.tenant_profile} ({settings.tenant.name})")
+    failed = 0
+    for finding in [*probe_sources(settings), *link_coverage(settings)]:
+        print(finding, flush=True)
+        failed += not finding.ok
+    if failed:
+        raise CliError(f"{failed} findings to fix (the lines marked FAIL)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="q2c", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -333,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="when blocking gates failed, write the DRAFT report (naming them) instead of refusing",
     )
     report.set_defaults(func=cmd_report)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the sources and the tenant profile (one page of each resource, nothing "
+        "written) and the last build's link coverage",
+    )
+    doctor.set_defaults(func=cmd_doctor)
 
     ui = sub.add_parser("ui", help="Dagster UI and daemon, against the configured sources")
     ui.add_argument("--port", type=int, default=3000)
