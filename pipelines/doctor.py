@@ -44,7 +44,11 @@ class Finding:
 def _source(system: str, settings: Settings, stats: ExtractStats) -> Any:
     from pipelines.defs.ingest.assets import SOURCES
 
-    options = {"psa": {"as_of": settings.as_of}, "erp": {"tenant": settings.tenant}}
+    options = {
+        "psa": {"as_of": settings.as_of},
+        "crm": {"tenant": settings.tenant},
+        "erp": {"tenant": settings.tenant},
+    }
     return SOURCES[system](stats=stats, **options.get(system, {}))
 
 

@@ -49,3 +49,23 @@
     ({{ column }} in {{ tenant_list(items) }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- A Salesforce standard field (`Object.Field`) the org may not have (profile:
+    crm.absent_fields): its column, or null when the profile declares it absent. -#}
+{% macro crm_field(field, column) -%}
+    {%- if field in (var('q2c_crm_absent_fields') or []) -%}
+    cast(null as {{ dbt.type_string() }})
+    {%- else -%}
+    {{ column }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A record's currency in Salesforce: its CurrencyIsoCode, or the org's one currency when
+    multi-currency is off (profile: crm.currency). -#}
+{% macro crm_currency(column) -%}
+    {%- if var('q2c_crm_currency') -%}
+    cast({{ tenant_literal(var('q2c_crm_currency')) }} as {{ dbt.type_string() }})
+    {%- else -%}
+    {{ column }}
+    {%- endif -%}
+{%- endmacro %}

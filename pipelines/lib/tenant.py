@@ -105,6 +105,28 @@ class ErpFields(_Strict):
         return value.lower()
 
 
+OPTIONAL_CRM_FIELDS = ("Opportunity.ContractId", "Account.ParentId")
+"""Salesforce standard fields an org may switch off or hide from the integration user, which q2c
+can do without (``crm.absent_fields``)."""
+
+
+class Crm(_Strict):
+    currency: str = ""
+    absent_fields: list[Literal[OPTIONAL_CRM_FIELDS]] = []  # type: ignore[valid-type]
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. USD)")
+        return value
+
+    @property
+    def multi_currency(self) -> bool:
+        """Multi-currency on: each record carries CurrencyIsoCode."""
+        return not self.currency
+
+
 class Role(_Strict):
     name: str
     code: str
@@ -139,6 +161,7 @@ class Vocabulary(_Strict):
 class Tenant(_Strict):
     name: str = Field(min_length=1)
     links: Links = Links()
+    crm: Crm = Crm()
     erp_fields: ErpFields = ErpFields()
     erp_transaction_types: list[str] = ["SalesOrd", "CustInvc", "CustCred", "CustPymt"]
     fixed_fee_items: list[str] = ["FIXED_FEE"]
@@ -170,6 +193,8 @@ class Tenant(_Strict):
             "q2c_project_deal_group": links.project_deal.group,
             "q2c_invoice_number_field": links.billed_time_invoice.erp_field,
             "q2c_consultant_entity": links.consultant_entity.via,
+            "q2c_crm_currency": self.crm.currency,
+            "q2c_crm_absent_fields": list(self.crm.absent_fields),
             "q2c_erp_fields": self.erp_fields.model_dump(),
             "q2c_erp_transaction_types": list(self.erp_transaction_types),
             "q2c_fixed_fee_items": list(self.fixed_fee_items),

@@ -102,7 +102,11 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
     ) -> Iterator[Any]:
         run = settings.for_step()
         stats = ExtractStats()
-        options = {"psa": {"as_of": run.as_of}, "erp": {"tenant": run.tenant}}.get(system, {})
+        options = {
+            "psa": {"as_of": run.as_of},
+            "crm": {"tenant": run.tenant},
+            "erp": {"tenant": run.tenant},
+        }.get(system, {})
         try:
             results = list(
                 dlt.run(

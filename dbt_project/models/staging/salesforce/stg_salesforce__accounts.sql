@@ -13,11 +13,11 @@ renamed as (
     select
         -- ids
         id as account_id,
-        parent_id as parent_account_id,
+        {{ crm_field('Account.ParentId', 'parent_id') }} as parent_account_id,
         -- strings
         name as account_name,
         billing_country,
-        currency_iso_code as currency,
+        {{ crm_currency('currency_iso_code') }} as currency,
         -- booleans
         (coalesce(is_deleted, false) or _deleted_at is not null) as is_deleted,
         -- dates

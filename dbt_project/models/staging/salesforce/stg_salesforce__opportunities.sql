@@ -14,11 +14,11 @@ renamed as (
         -- ids
         id as opportunity_id,
         account_id,
-        contract_id,
+        {{ crm_field('Opportunity.ContractId', 'contract_id') }} as contract_id,
         -- strings
         name as opportunity_name,
         stage_name,
-        currency_iso_code as currency,
+        {{ crm_currency('currency_iso_code') }} as currency,
         -- numerics
         cast(amount as decimal(18, 2)) as amount,
         -- booleans

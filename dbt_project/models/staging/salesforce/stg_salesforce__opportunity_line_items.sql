@@ -17,7 +17,7 @@ renamed as (
         -- strings
         product_code as role_code,
         name as line_name,
-        currency_iso_code as currency,
+        {{ crm_currency('currency_iso_code') }} as currency,
         -- numerics
         cast(quantity as decimal(10, 2)) as quantity_hours,
         cast(unit_price as decimal(18, 2)) as unit_price,

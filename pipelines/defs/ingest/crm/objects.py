@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pipelines.lib.contracts import Contract, Field
+from pipelines.lib.tenant import Tenant
 
 API_VERSION = "v62.0"
 BATCH_SIZE = 2000
@@ -97,3 +100,25 @@ OBJECTS: dict[str, tuple[str, Contract]] = {
         ),
     ),
 }
+
+
+def crm_objects(tenant: Tenant) -> dict[str, tuple[str, Contract]]:
+    """``OBJECTS`` as the firm's org has them: without ``CurrencyIsoCode`` when multi-currency is
+    off (``crm.currency``), and without the standard fields the profile declares absent
+    (``crm.absent_fields``), so the SOQL never names a field the org lacks."""
+    absent = set(tenant.crm.absent_fields)
+    if not tenant.crm.multi_currency:
+        absent |= {f"{sobject}.CurrencyIsoCode" for sobject, _ in OBJECTS.values()}
+    objects = {}
+    for name, (sobject, contract) in OBJECTS.items():
+        fields = tuple(f for f in contract.fields if f"{sobject}.{f.name}" not in absent)
+        kept = {f.name for f in fields}
+        objects[name] = (
+            sobject,
+            replace(
+                contract,
+                fields=fields,
+                currencies=tuple(c for c in contract.currencies if c in kept),
+            ),
+        )
+    return objects

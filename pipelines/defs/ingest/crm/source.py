@@ -18,7 +18,7 @@ from pipelines.defs.ingest.crm.objects import (
     API_VERSION,
     BATCH_SIZE,
     CURSOR,
-    OBJECTS,
+    crm_objects,
 )
 from pipelines.lib.contracts import Contract
 from pipelines.lib.extract import (
@@ -32,6 +32,7 @@ from pipelines.lib.extract import (
     paginate,
     setting_name,
 )
+from pipelines.lib.tenant import Tenant, load_tenant
 
 
 class NextRecordsUrlPaginator(NextLinkPaginator):
@@ -86,8 +87,10 @@ def crm(
     access_token: TSecretStrValue | None = None,
     lookback_seconds: int = 300,
     stats: Any = None,
+    tenant: Tenant | None = None,
 ) -> Any:
-    """Accounts, opportunities, their line items and contracts from Salesforce."""
+    """Accounts, opportunities, their line items and contracts from Salesforce, with the fields
+    the org of ``tenant`` has (default: the simulated firm's)."""
     run_stats: ExtractStats = stats if stats is not None else ExtractStats()
 
     def make_resource(name: str, sobject: str, contract: Contract) -> Any:
@@ -101,4 +104,5 @@ def crm(
 
         return read_object
 
-    return [make_resource(name, sobject, contract) for name, (sobject, contract) in OBJECTS.items()]
+    objects = crm_objects(tenant or load_tenant())
+    return [make_resource(name, sobject, contract) for name, (sobject, contract) in objects.items()]
