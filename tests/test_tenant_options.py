@@ -1,9 +1,12 @@
-"""A firm whose Salesforce org lacks what the simulated firm's has: multi-currency off (no
-CurrencyIsoCode) and standard fields hidden from the integration user. Said in the tenant
-profile, the queries never name those fields and the whole refresh builds."""
+"""Firms that differ from the simulated one, said in the tenant profile alone: a Salesforce org
+without multi-currency and with standard fields hidden (the queries never name them and the
+whole refresh builds), and a firm whose profile leaves an office and its own stage names
+unmapped and whose consultants' time counts for the project's customer (warnings, never a
+failed build, and no drift where the books agree)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -11,10 +14,11 @@ from dagster import DagsterInstance
 
 from pipelines.cli import run_config
 from pipelines.defs.ingest.crm.objects import crm_objects
-from pipelines.lib.tenant import load_tenant
+from pipelines.lib.tenant import SALESFORCE_STAGES, load_tenant
 from pipelines.settings import Settings
 from simulator.firm import FirmParams
 from simulator.harness import simulated_sources
+from simulator.harness.score import open_exceptions, open_ground_truth, score
 from tests.conftest import AS_OF
 from tests.support import failed_steps
 
@@ -74,3 +78,87 @@ def test_absent_crm_fields_are_left_out_of_the_queries_and_the_build_completes(
         )
     finally:
         con.close()
+
+
+GAPS = """\
+name: vocabulary-gaps
+links:
+  consultant_entity: {via: project_customer}
+vocabulary:
+  # London, where twelve of the simulated firm's consultants work, is not mapped
+  offices: {"New York, NY": US, New York: US, Berlin: DE, Munich: DE, Paris: FR, Amsterdam: NL}
+  roles:
+    - {name: Partner, code: PARTNER, erp_item: PARTNER}
+    - {name: Senior Consultant, code: SENIOR_CONSULTANT, erp_item: SENIOR_CONSULTANT}
+    - {name: Consultant, code: CONSULTANT, erp_item: CONSULTANT}
+    - {name: Analyst, code: ANALYST, erp_item: ANALYST}
+  # nor are the firm's own stages Proposal and Negotiation
+  stages: {}
+"""
+
+
+def test_unmapped_vocabulary_is_a_warning_and_time_counts_where_it_is_invoiced(
+    tmp_path: Path,
+) -> None:
+    from pipelines.definitions import defs
+
+    profile = tmp_path / "gaps.yml"
+    profile.write_text(GAPS, encoding="utf-8")
+    settings = Settings.resolve(data_dir=tmp_path / "data", as_of=AS_OF, tenant_profile=profile)
+    firm = tmp_path / "firm.duckdb"
+    params = FirmParams(seed=5, scale="small", as_of=AS_OF, problem_rate=0.03)
+    with simulated_sources(firm, params) as sim, DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+            instance=instance, run_config=run_config(settings), raise_on_error=False
+        )
+        london = {
+            str(r[0])
+            for r in sim.firm.execute(
+                "select id from hv_users where list_contains(roles, 'London')"
+            ).fetchall()
+        }
+        stages = {
+            r[0]
+            for r in sim.firm.execute("select distinct StageName from sf_opportunity").fetchall()
+        }
+    truth = open_ground_truth(firm)  # the firm's file, closed with its server
+    assert result.success, failed_steps(result)
+    assert london
+
+    # the words to add to the profile are warnings, one row per word
+    warned = {
+        r["unique_id"].split(".")[2]: r["failures"]
+        for r in json.loads((settings.dbt_target_dir / "run_results.json").read_text())["results"]
+        if r["status"] == "warn"
+    }
+    assert warned["unmapped_values_resources_unmapped_roles"] == 1  # London
+    stage_test = next(k for k in warned if k.startswith("unmapped_values_stg_salesforce__op"))
+    firm_words = stages - set(SALESFORCE_STAGES)
+    assert firm_words and warned[stage_test] == len(firm_words)  # e.g. Proposal, Negotiation
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        unmapped = dict(
+            con.execute(
+                "select source_record_id, unmapped_roles from canonical.resources "
+                "where unmapped_roles is not null"
+            ).fetchall()
+        )
+        coverage = con.execute(
+            "select linked_count, population, is_below_minimum from reconciliation.link_coverage "
+            "where link = 'consultant_entity'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert set(unmapped) == london and set(unmapped.values()) == {"London"}
+    assert coverage[1] - coverage[0] == len(london) and coverage[2]
+
+    # time counts for the entity of the customer it is invoiced to: the consultants without an
+    # office leave the figures as they were, and reporting drift is exactly what was planted
+    (drift,) = [
+        s
+        for s in score(open_exceptions(settings.warehouse_path), truth)
+        if s.exception_type == "reporting_drift"
+    ]
+    assert drift.expected > 0
+    assert (drift.precision, drift.recall) == (1.0, 1.0)
