@@ -11,7 +11,8 @@
 --   approved_billable_hours / _value: approved billable time on billable T&M projects;
 --   invoiced_amount: net amount of every invoice line (fixed-fee instalments included);
 --   bookings_value: won deals by close date and the deal's legal entity (CRM);
---   sales_order_value: ERP sales orders by transaction date and subsidiary.
+--   sales_order_value: what live, non-cancelled ERP sales orders book (their lines' net amounts,
+--     before tax) by posting period and subsidiary.
 {{ config(materialized='table') }}
 {%- set time_entity = 'time_entries.legal_entity_id' if var('q2c_consultant_entity') == 'project_customer' else 'resources.legal_entity_id' %}
 
@@ -51,6 +52,18 @@ deals as (
 sales_orders as (
     select * from {{ ref('int_erp_transactions') }}
     where transaction_type = 'SalesOrd'
+        and coalesce(canonical_status, '') <> 'cancelled'
+),
+
+-- what a sales order books: its lines' net amounts, before tax (as booking_drift compares)
+sales_order_lines as (
+    select
+        transaction_id,
+        sum(net_amount) as net_amount
+    from {{ ref('stg_netsuite__transaction_lines') }}
+    where not is_deleted
+        and not is_main_line
+    group by transaction_id
 ),
 
 -- every figure as (period, entity, currency, figure, amount) in the transaction currency
@@ -107,8 +120,10 @@ sales_order_amounts as (
         sales_orders.period_id,
         sales_orders.legal_entity_id,
         sales_orders.currency,
-        sum(sales_orders.total_amount) as sales_order_amount
+        sum(coalesce(sales_order_lines.net_amount, 0)) as sales_order_amount
     from sales_orders
+    left join sales_order_lines
+        on sales_orders.transaction_id = sales_order_lines.transaction_id
     group by
         sales_orders.period_id,
         sales_orders.legal_entity_id,
