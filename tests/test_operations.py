@@ -10,6 +10,7 @@ import pytest
 from dagster import (
     AssetCheckKey,
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
     DagsterInstance,
@@ -240,7 +241,8 @@ def test_terminal_progress_is_a_line_per_step_and_per_check_that_did_not_pass(ca
     the one that failed."""
     from pipelines.lib.progress import progress_logger
 
-    checks = [AssetCheckSpec(name, asset="ledger") for name in ("balanced", "dated", "signed")]
+    names = ("balanced", "dated", "signed", "rounded")
+    checks = [AssetCheckSpec(name, asset="ledger") for name in names]
 
     @asset(check_specs=checks)
     def ledger() -> MaterializeResult:
@@ -249,6 +251,13 @@ def test_terminal_progress_is_a_line_per_step_and_per_check_that_did_not_pass(ca
                 AssetCheckResult(check_name="balanced", passed=True),
                 AssetCheckResult(check_name="dated", passed=True),
                 AssetCheckResult(check_name="signed", passed=False),
+                # as dagster-dbt reports a failed warning test
+                AssetCheckResult(
+                    check_name="rounded",
+                    passed=False,
+                    severity=AssetCheckSeverity.WARN,
+                    metadata={"dagster_dbt/failed_row_count": 3},
+                ),
             ]
         )
 
@@ -259,6 +268,7 @@ def test_terminal_progress_is_a_line_per_step_and_per_check_that_did_not_pass(ca
     lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
     assert lines == [
         "ledger started",
-        "ledger:signed did not pass",
+        "ledger:signed did not pass (error)",
+        "ledger:rounded did not pass (warning, 3 rows)",
         "ledger done (2 checks passed)",
     ]

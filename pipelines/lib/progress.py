@@ -7,8 +7,9 @@ import logging
 import sys
 import time
 from collections import Counter
+from typing import Any
 
-from dagster import InitLoggerContext, logger
+from dagster import AssetCheckSeverity, InitLoggerContext, logger
 
 _ENDED = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
 
@@ -37,11 +38,22 @@ class _ProgressHandler(logging.Handler):
                 self.passed[step] += 1
             else:
                 name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                self.say(f"{name} did not pass")
+                self.say(f"{name} did not pass{_how(evaluation)}")
         elif kind in _ENDED:
             passed = self.passed.pop(step, 0)
             checks = f" ({passed} check{'s' if passed != 1 else ''} passed)" if passed else ""
             self.say(f"{step} {_ENDED[kind]}{checks}")
+
+
+def _how(evaluation: Any) -> str:
+    """`` (warning, 3 rows)``: the check's severity and, for a dbt test, how many rows failed
+    (dagster-dbt's ``dagster_dbt/failed_row_count``)."""
+    said = ["warning" if evaluation.severity == AssetCheckSeverity.WARN else "error"]
+    rows = (evaluation.metadata or {}).get("dagster_dbt/failed_row_count")
+    if rows is not None:
+        count = getattr(rows, "value", rows)
+        said.append(f"{count} row{'s' if count != 1 else ''}")
+    return f" ({', '.join(said)})"
 
 
 @logger(description="A line per step (with its checks passed) and per check that did not pass.")
