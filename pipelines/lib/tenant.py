@@ -82,6 +82,10 @@ class BilledTimeInvoiceLink(_Strict):
     erp_field: Literal["tranid", "otherrefnum", "externalid"] = "tranid"
 
 
+class InvoiceDealLink(_Strict):
+    via: Literal["header_field", "line_project"] = "header_field"
+
+
 class ConsultantEntityLink(_Strict):
     via: Literal["home_office", "project_customer"] = "home_office"
 
@@ -89,6 +93,7 @@ class ConsultantEntityLink(_Strict):
 class Links(_Strict):
     project_deal: ProjectDealLink = ProjectDealLink()
     billed_time_invoice: BilledTimeInvoiceLink = BilledTimeInvoiceLink()
+    invoice_deal: InvoiceDealLink = InvoiceDealLink()
     consultant_entity: ConsultantEntityLink = ConsultantEntityLink()
 
 
@@ -192,6 +197,7 @@ class Tenant(_Strict):
             "q2c_project_deal_pattern": links.project_deal.pattern,
             "q2c_project_deal_group": links.project_deal.group,
             "q2c_invoice_number_field": links.billed_time_invoice.erp_field,
+            "q2c_invoice_deal_link": links.invoice_deal.via,
             "q2c_consultant_entity": links.consultant_entity.via,
             "q2c_crm_currency": self.crm.currency,
             "q2c_crm_absent_fields": list(self.crm.absent_fields),

@@ -2,7 +2,9 @@
 -- money model needs: the currency codes, the golden customer, the canonical status, the period
 -- (the posting period, else the period of the transaction date: sales orders do not post), and the
 -- two rates: the transaction's own `exchangerate` (transaction -> functional) and the period's
--- average consolidated rate (functional -> reporting).
+-- average consolidated rate (functional -> reporting), and the deal: the header custom field, or
+-- for invoices and credit memos the deal of the project their lines bill (profile:
+-- links.invoice_deal).
 with
 
 transactions as (
@@ -34,13 +36,45 @@ exchange_rates as (
     select * from {{ ref('int_exchange_rates') }}
 ),
 
+{%- if var('q2c_invoice_deal_link') == 'line_project' %}
+
+-- the deal of the Harvest project an invoice's lines bill, when they name exactly one
+-- (profile: links.invoice_deal via line_project)
+line_deals as (
+    select
+        lines.transaction_id,
+        min(projects.opportunity_id) as opportunity_id
+    from {{ ref('stg_netsuite__transaction_lines') }} as lines
+    inner join {{ ref('int_projects__opportunities') }} as projects
+        on lines.psa_project_id = cast(projects.project_id as {{ dbt.type_string() }})
+    where not lines.is_deleted
+        and not lines.is_main_line
+        and projects.opportunity_id is not null
+    group by lines.transaction_id
+    having count(distinct projects.opportunity_id) = 1
+),
+{%- endif %}
+
 with_period as (
     select
-        transactions.*,
+        transactions.* exclude (opportunity_id),
+        {%- if var('q2c_invoice_deal_link') == 'line_project' %}
+        case
+            when transactions.transaction_type in ('CustInvc', 'CustCred')
+                then coalesce(line_deals.opportunity_id, transactions.opportunity_id)
+            else transactions.opportunity_id
+        end as opportunity_id,
+        {%- else %}
+        transactions.opportunity_id,
+        {%- endif %}
         coalesce(transactions.period_id, date_periods.period_id) as effective_period_id
     from transactions
     left join periods as date_periods
         on transactions.transaction_date between date_periods.start_date and date_periods.end_date
+    {%- if var('q2c_invoice_deal_link') == 'line_project' %}
+    left join line_deals
+        on transactions.transaction_id = line_deals.transaction_id
+    {%- endif %}
 ),
 
 final as (

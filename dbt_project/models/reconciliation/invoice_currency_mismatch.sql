@@ -1,5 +1,5 @@
 -- invoice_currency_mismatch (erp, invoice transaction id): an invoice whose currency is not its
--- deal's currency (the won, live opportunity of the header field erp_fields.transaction_deal). The amount is the
+-- deal's currency (the won, live opportunity the invoice names, links.invoice_deal). The amount is the
 -- invoice's net amount in the currency it was (wrongly) issued in.
 with
 

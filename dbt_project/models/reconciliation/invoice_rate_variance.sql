@@ -1,6 +1,6 @@
 -- invoice_rate_variance (erp, invoice line uniquekey): an invoice line whose rate differs from the
 -- contracted rate of its item's role on the invoice's deal (the won, live opportunity of the
--- invoice's deal field, erp_fields.transaction_deal; contracted rate = the live line item's
+-- invoice's deal, links.invoice_deal; contracted rate = the live line item's
 -- UnitPrice with that ProductCode), when the invoice is in the deal's currency. Invoices without
 -- a deal, fixed-fee lines
 -- (no line item carries that code) and invoices in another currency (invoice_currency_mismatch) are
