@@ -27,10 +27,13 @@ name: single-currency-org
 crm:
   currency: EUR
   absent_fields: [Opportunity.ContractId, Account.ParentId]
+links:
+  # no billing-country custom field on NetSuite customers: their subsidiary's country
+  customer_country: {via: subsidiary}
 """
 
 
-def test_absent_crm_fields_are_left_out_of_the_queries_and_the_build_completes(
+def test_absent_fields_are_left_out_of_the_queries_and_the_build_completes(
     tmp_path: Path,
 ) -> None:
     profile = tmp_path / "org.yml"
@@ -64,6 +67,25 @@ def test_absent_crm_fields_are_left_out_of_the_queries_and_the_build_completes(
             ).fetchall()
         }
         assert "contract_id" not in raw and "currency_iso_code" not in raw
+        customer_columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'raw_erp' and table_name = 'customer'"
+            ).fetchall()
+        }
+        assert "custentity_billing_country" not in customer_columns
+        # every ERP customer of the master has its subsidiary's country
+        total, with_subsidiary_country = con.execute(
+            """select count(*), count(case when r.country_code = s.country then 1 end)
+               from intermediate.int_customers__source_records r
+               left join staging.stg_netsuite__customers c
+                   on r.source_record_id = cast(c.customer_id as varchar)
+               left join staging.stg_netsuite__subsidiaries s
+                   on c.subsidiary_id = s.subsidiary_id
+               where r.source_system = 'erp'"""
+        ).fetchone()
+        assert total > 0 and with_subsidiary_country == total
         deals = con.execute(
             "select count(*), count(contract_id), list(distinct currency) "
             "from staging.stg_salesforce__opportunities"

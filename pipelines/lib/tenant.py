@@ -86,6 +86,10 @@ class InvoiceDealLink(_Strict):
     via: Literal["header_field", "line_project"] = "header_field"
 
 
+class CustomerCountryLink(_Strict):
+    via: Literal["custom_field", "subsidiary"] = "custom_field"
+
+
 class ConsultantEntityLink(_Strict):
     via: Literal["home_office", "project_customer"] = "home_office"
 
@@ -94,6 +98,7 @@ class Links(_Strict):
     project_deal: ProjectDealLink = ProjectDealLink()
     billed_time_invoice: BilledTimeInvoiceLink = BilledTimeInvoiceLink()
     invoice_deal: InvoiceDealLink = InvoiceDealLink()
+    customer_country: CustomerCountryLink = CustomerCountryLink()
     consultant_entity: ConsultantEntityLink = ConsultantEntityLink()
 
 
@@ -198,6 +203,7 @@ class Tenant(_Strict):
             "q2c_project_deal_group": links.project_deal.group,
             "q2c_invoice_number_field": links.billed_time_invoice.erp_field,
             "q2c_invoice_deal_link": links.invoice_deal.via,
+            "q2c_customer_country_link": links.customer_country.via,
             "q2c_consultant_entity": links.consultant_entity.via,
             "q2c_crm_currency": self.crm.currency,
             "q2c_crm_absent_fields": list(self.crm.absent_fields),

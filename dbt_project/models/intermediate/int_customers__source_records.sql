@@ -1,6 +1,7 @@
 -- Every live customer record of the three systems, one row each, with what the customer master
 -- matches on: the integration key to a CRM account where the record carries one (ERP externalid),
--- and the normalized name with the country (PSA clients' country comes from their address).
+-- and the normalized name with the country (PSA clients' country comes from their address; ERP
+-- customers' from the profile's custom field, or their subsidiary's, links.customer_country).
 with
 
 accounts as (
@@ -15,6 +16,10 @@ erp_customers as (
 
 currencies as (
     select * from {{ ref('stg_netsuite__currencies') }}
+),
+
+subsidiaries as (
+    select * from {{ ref('stg_netsuite__subsidiaries') }}
 ),
 
 psa_clients as (
@@ -46,7 +51,12 @@ erp_records as (
         'erp' as source_system,
         cast(erp_customers.customer_id as {{ dbt.type_string() }}) as source_record_id,
         erp_customers.customer_name as source_name,
+        -- the billing country's custom field, or the subsidiary's (profile: links.customer_country)
+        {%- if var('q2c_customer_country_link') == 'subsidiary' %}
+        upper(trim(subsidiaries.country)) as country_code,
+        {%- else %}
         upper(trim(erp_customers.billing_country)) as country_code,
+        {%- endif %}
         currencies.currency,
         erp_customers.subsidiary_id as legal_entity_id,
         erp_customers.crm_account_id,
@@ -56,6 +66,8 @@ erp_records as (
     from erp_customers
     left join currencies
         on erp_customers.currency_id = currencies.currency_id
+    left join subsidiaries
+        on erp_customers.subsidiary_id = subsidiaries.subsidiary_id
 ),
 
 psa_records as (

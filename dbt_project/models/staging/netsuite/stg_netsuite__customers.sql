@@ -21,7 +21,12 @@ renamed as (
         entityid as entity_code,
         companyname as customer_name,
         email,
+        -- profile: links.customer_country (a custom field, or the subsidiary's country downstream)
+        {%- if var('q2c_customer_country_link') == 'subsidiary' %}
+        cast(null as {{ dbt.type_string() }}) as billing_country,
+        {%- else %}
         {{ erp_field('customer_country') }} as billing_country,
+        {%- endif %}
         -- booleans
         {{ netsuite_bool('isinactive') }} as is_inactive,
         -- dates

@@ -221,9 +221,11 @@ def _column(name: str, kind: str) -> str:
 
 
 def _table(name: str, spec: _Spec, tenant: Tenant) -> ErpTable:
+    unused = {"customer_country"} if tenant.links.customer_country.via == "subsidiary" else set()
     fields = [
         (getattr(tenant.erp_fields, column.role) if isinstance(column, Custom) else column, kind)
         for column, kind in spec.fields
+        if not (isinstance(column, Custom) and column.role in unused)
     ]
     link = tenant.links.billed_time_invoice.erp_field
     if name == "transaction" and link != "tranid":
