@@ -159,7 +159,7 @@ class Vocabulary(_Strict):
     @field_validator("roles")
     @classmethod
     def _roles_once(cls, value: list[Role]) -> list[Role]:
-        for key in ("name", "code"):
+        for key in ("name", "code", "erp_item"):  # one role per item: lines join on it
             seen: set[str] = set()
             for role in value:
                 if (item := getattr(role, key)) in seen:

@@ -1,10 +1,10 @@
 -- invoice_rate_variance (erp, invoice line uniquekey): an invoice line whose rate differs from the
--- contracted rate of its item's role on the invoice's deal (the won, live opportunity of the
--- invoice's deal, links.invoice_deal; contracted rate = the live line item's
--- UnitPrice with that ProductCode), when the invoice is in the deal's currency. Invoices without
--- a deal, fixed-fee lines
--- (no line item carries that code) and invoices in another currency (invoice_currency_mismatch) are
--- out of scope. The amount is the over (+) or under (-) billing: quantity x (rate - contracted).
+-- contracted rate of its item's role on the invoice's deal (the won, live opportunity the invoice
+-- names, links.invoice_deal; the item's role and the role's Salesforce ProductCode are the
+-- profile's vocabulary.roles; contracted rate = the deal's live line item's UnitPrice with that
+-- ProductCode), when the invoice is in the deal's currency. Invoices without a deal, lines of
+-- items that are no role (fixed fees) and invoices in another currency (invoice_currency_mismatch)
+-- are out of scope. The amount is the over (+) or under (-) billing: quantity x (rate - contracted).
 with
 
 invoice_lines as (
@@ -48,7 +48,7 @@ compared as (
         and invoice_lines.currency = deals.currency
     inner join line_items
         on deals.opportunity_id = line_items.opportunity_id
-        and invoice_lines.item_code = line_items.role_code
+        and invoice_lines.role_code = line_items.role_code
     group by invoice_lines.invoice_line_id
 ),
 
