@@ -14,6 +14,7 @@ from dagster import DagsterInstance
 
 from pipelines.cli import run_config
 from pipelines.defs.ingest.crm.objects import crm_objects
+from pipelines.defs.ingest.erp.objects import erp_tables
 from pipelines.lib.tenant import SALESFORCE_STAGES, load_tenant
 from pipelines.settings import Settings
 from simulator.firm import FirmParams
@@ -184,3 +185,25 @@ def test_unmapped_vocabulary_is_a_warning_and_time_counts_where_it_is_invoiced(
     ]
     assert drift.expected > 0
     assert (drift.precision, drift.recall) == (1.0, 1.0)
+
+
+def test_the_suiteql_names_the_profiles_fields_and_types_only(tmp_path: Path) -> None:
+    profile = tmp_path / "acme.yml"
+    profile.write_text(
+        "name: acme\n"
+        "links:\n"
+        "  billed_time_invoice: {erp_field: otherrefnum}\n"
+        "erp_fields: {transaction_deal: custbody_deal, line_project: custcol_job}\n"
+        "erp_transaction_types: [SalesOrd, CustInvc, CustCred]\n",
+        encoding="utf-8",
+    )
+    tables = erp_tables(load_tenant(profile))
+    transaction = tables["transaction"]
+    assert "custbody_deal" in transaction.query and "otherrefnum" in transaction.query
+    assert "custbody_sf_opportunity_id" not in transaction.query
+    assert "AND type IN ('SalesOrd', 'CustInvc', 'CustCred')" in transaction.query
+    assert {"custbody_deal", "otherrefnum"} <= {f.name for f in transaction.contract.fields}
+    assert "custcol_job" in tables["transactionline"].query
+    # the simulated firm's profile reads the document number and no reference field
+    default = erp_tables(load_tenant())["transaction"].query
+    assert "otherrefnum" not in default and "custbody_sf_opportunity_id" in default
