@@ -155,10 +155,11 @@ def dump_pages(server: Server, out: Path) -> dict[str, dict[str, float]]:
     from pipelines.defs.ingest.crm import source as crm
     from pipelines.defs.ingest.crm.objects import OBJECTS
     from pipelines.defs.ingest.erp import source as erp
-    from pipelines.defs.ingest.erp.objects import TABLES
+    from pipelines.defs.ingest.erp.objects import erp_tables
     from pipelines.defs.ingest.psa import source as psa
     from pipelines.defs.ingest.psa.objects import RESOURCES
     from pipelines.lib.extract import INITIAL_CURSOR, Endpoint, ExtractStats, make_client
+    from pipelines.lib.tenant import load_tenant
 
     env = server.env()
     served: dict[str, dict[str, float]] = {}
@@ -196,7 +197,10 @@ def dump_pages(server: Server, out: Path) -> dict[str, dict[str, float]]:
     dump(
         "erp",
         erp.headers(server.token),
-        {name: erp.suiteql_endpoint(t.query, INITIAL_CURSOR) for name, t in TABLES.items()},
+        {
+            name: erp.suiteql_endpoint(t.query, INITIAL_CURSOR)
+            for name, t in erp_tables(load_tenant()).items()
+        },
     )
     return served
 

@@ -94,8 +94,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """The settings the environment gives (``Q2C_DATA_DIR``, ``Q2C_WAREHOUSE_PATH``,
-        ``Q2C_ANALYTICS_PATH``, ``Q2C_AS_OF_DATE``, ``Q2C_TENANT_PROFILE``). Only the ``q2c`` command and the
-        resource's defaults read them."""
+        ``Q2C_ANALYTICS_PATH``, ``Q2C_AS_OF_DATE``, ``Q2C_TENANT_PROFILE``). Only the ``q2c``
+        command and the resource's defaults read them."""
         return cls.resolve(
             data_dir=environ.get(DATA_DIR_VAR) or None,
             warehouse_path=environ.get(WAREHOUSE_PATH_VAR) or None,

@@ -8,10 +8,11 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from pipelines.defs.ingest.erp.objects import TABLES as ERP_TABLES
+from pipelines.defs.ingest.erp.objects import erp_tables
 from pipelines.defs.ingest.psa.objects import RESOURCES as PSA_RESOURCES
 from pipelines.lib import contracts
 from pipelines.lib.contracts import PageResult, convert_page, parse_page
+from pipelines.lib.tenant import load_tenant
 
 TIME_ENTRIES = PSA_RESOURCES["time_entries"]
 
@@ -145,7 +146,7 @@ def test_new_field_is_taken_in_as_text_and_reported() -> None:
 
 
 def test_netsuite_text_is_kept_and_checked() -> None:
-    contract = ERP_TABLES["transactionline"].contract
+    contract = erp_tables(load_tenant())["transactionline"].contract
     good = {
         "uniquekey": "77",
         "transaction": "5",

@@ -85,6 +85,12 @@ def test_a_date_that_is_no_date_is_one_line_naming_the_setting(
             "links.billed_time_invoice.erp_field: Input should be 'tranid', 'otherrefnum' or "
             "'externalid'",
         ),
+        (
+            # Python's re takes a lookahead; DuckDB's RE2, which runs the pattern, does not
+            "name: acme\nlinks:\n  project_deal: {via: project_name, pattern: '(?=006)\\w+'}\n",
+            "links.project_deal.pattern: not a regular expression DuckDB takes (invalid perl "
+            "operator: (?=)",
+        ),
         ("name: acme\nerp_feilds: {}\n", "erp_feilds: Extra inputs are not permitted"),
         (
             "name: acme\nvocabulary:\n  offices: {Zürich: Switzerland}\n",
@@ -96,7 +102,15 @@ def test_a_date_that_is_no_date_is_one_line_naming_the_setting(
         ),
         ("name: acme\nlinks: [\n", "not YAML at line 3"),
     ],
-    ids=["pattern-missing", "unknown-field", "misspelt-key", "country", "types", "yaml"],
+    ids=[
+        "pattern-missing",
+        "unknown-field",
+        "lookahead",
+        "misspelt-key",
+        "country",
+        "types",
+        "yaml",
+    ],
 )
 def test_a_wrong_tenant_profile_stops_the_run_in_one_line_naming_the_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], profile: str, message: str

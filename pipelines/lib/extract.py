@@ -48,6 +48,9 @@ from pipelines.lib.tenant import TENANT_PROFILE_VAR
 from pipelines.settings import SYSTEM_NAMES
 
 QUARANTINE_TABLE = "quarantine"
+PROFILE_QUERIES = frozenset({"crm", "erp"})
+"""Systems whose queries name the fields the tenant profile gives (custom fields, fields an
+org lacks): a refused query points at the profile."""
 
 INITIAL_CURSOR = datetime(2000, 1, 1, tzinfo=UTC)
 """Where a first sync starts: before any record of any firm."""
@@ -117,7 +120,7 @@ class SourceHTTPError(requests.HTTPError):
             return setting_name(self.system, "access_token")
         if self.status == 404:
             return setting_name(self.system, "base_url")
-        if self.system == "erp":  # the query is the contract's, with the profile's fields
+        if self.system in PROFILE_QUERIES:  # the query is the contract's, the profile's fields
             return f"the fields of {self.what} in the tenant profile, {TENANT_PROFILE_VAR}"
         return f"the query of {self.what}"
 

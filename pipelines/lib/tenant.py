@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import yaml
 from pydantic import (
     BaseModel,
@@ -59,11 +60,14 @@ class ProjectDealLink(_Strict):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
+        # checked by the engine the models run it on (DuckDB's RE2: no lookarounds), not by
+        # Python's re, which takes patterns the build would then refuse
         if value:
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression ({exc})") from None
+                duckdb.execute("select regexp_extract('', ?)", [value])
+            except duckdb.Error as exc:
+                reason = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
+                raise ValueError(f"not a regular expression DuckDB takes ({reason})") from None
         return value
 
     @model_validator(mode="after")

@@ -48,6 +48,17 @@ from pipelines.settings import Settings, landing_path, raw_dataset
 SOURCES: dict[str, Callable[..., Any]] = {"crm": crm, "psa": psa, "erp": erp}
 
 
+def make_source(system: str, settings: Settings, stats: ExtractStats) -> Any:
+    """One system's dlt source as a run with ``settings`` reads it: the as-of date (Harvest's
+    report) and the tenant profile (the fields the Salesforce and NetSuite queries name)."""
+    options = {
+        "psa": {"as_of": settings.as_of},
+        "crm": {"tenant": settings.tenant},
+        "erp": {"tenant": settings.tenant},
+    }
+    return SOURCES[system](stats=stats, **options[system])
+
+
 def make_pipeline(system: str, settings: Settings) -> dlt.Pipeline:
     """The dlt pipeline loading one system into ``raw_<system>`` of its landing file."""
     landing = landing_path(settings, system)
@@ -102,16 +113,11 @@ def build_ingest_assets(system: str) -> AssetsDefinition:
     ) -> Iterator[Any]:
         run = settings.for_step()
         stats = ExtractStats()
-        options = {
-            "psa": {"as_of": run.as_of},
-            "crm": {"tenant": run.tenant},
-            "erp": {"tenant": run.tenant},
-        }.get(system, {})
         try:
             results = list(
                 dlt.run(
                     context=context,
-                    dlt_source=source_fn(stats=stats, **options),
+                    dlt_source=make_source(system, run, stats),
                     dlt_pipeline=make_pipeline(system, run),
                     loader_file_format="parquet",
                 )

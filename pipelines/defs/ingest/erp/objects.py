@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.lib.contracts import Contract, Field
-from pipelines.lib.tenant import Tenant, load_tenant
+from pipelines.lib.tenant import Tenant
 
 PAGE_LIMIT = 1000
 CURSOR_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -252,7 +252,3 @@ def _table(name: str, spec: _Spec, tenant: Tenant) -> ErpTable:
 def erp_tables(tenant: Tenant) -> dict[str, ErpTable]:
     """Every table q2c reads from NetSuite, as this firm's profile has it."""
     return {name: _table(name, spec, tenant) for name, spec in _TABLES.items()}
-
-
-TABLES = erp_tables(load_tenant())
-"""The tables as the simulated firm's profile has them (the definitions' resource names)."""
