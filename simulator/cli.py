@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from simulator.firm import SCALES, FirmError, FirmParams, advance, generate, write_ground_truth
+from simulator.firm.tenants import TENANTS, firm_conventions
 
 TOKEN_ENV = "Q2C_SIM_TOKEN"
 ACCOUNT_ENV = "Q2C_SIM_HARVEST_ACCOUNT_ID"
@@ -72,6 +73,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
             as_of=args.as_of,
             problem_rate=args.problem_rate,
             grace_days=args.grace_days,
+            tenant=args.tenant,
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
@@ -128,12 +130,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except ImportError as exc:
         raise CliError(f"the simulator API layer is not available: {exc}") from None
     con = _existing_db(args.db)
+    conventions = firm_conventions(con)
     server = SimulatorServer(
-        con, token=token, harvest_account_id=account, host=args.host, port=args.port
+        con,
+        token=token,
+        harvest_account_id=account,
+        host=args.host,
+        port=args.port,
+        erp_field_names=conventions.erp_field_names,
+        hidden_crm_fields=conventions.hidden_crm_fields,
     )
     server.start()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    print(f"serving {args.db} at {server.url}", flush=True)
+    print(f"serving {args.db} ({conventions.name} conventions) at {server.url}", flush=True)
     print(f"  CRM (Salesforce): {server.crm_base_url}")
     print(f"  PSA (Harvest):    {server.psa_base_url}")
     print(f"  ERP (NetSuite):   {server.erp_base_url}", flush=True)
@@ -179,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         dest="grace_days",
         help="days after month end before unbilled time is an exception",
+    )
+    g.add_argument(
+        "--tenant",
+        choices=list(TENANTS),
+        default="simulator",
+        help="whose conventions the firm's systems keep (profile: pipelines/tenants/<tenant>.yml)",
     )
     g.add_argument("--force", action="store_true", help="overwrite an existing file")
     g.set_defaults(func=cmd_generate)

@@ -419,6 +419,7 @@ NETSUITE = {
                 ("foreigntotal", MONEY),
                 ("status", "varchar"),
                 ("memo", "varchar"),
+                ("otherrefnum", "varchar"),
                 ("createdfrom", "integer"),
                 ("custbody_sf_opportunity_id", "varchar"),
                 ("createddate", "timestamp"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -94,8 +95,9 @@ class NetSuiteApi:
     name = "netsuite"
     prefix = "/erp"
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, field_names: Mapping[str, str] | None = None) -> None:
         self._token = token
+        self._field_names = dict(field_names or {})
 
     def endpoint_key(self, request: Request) -> str:
         if not _PATH.match(request.path):
@@ -137,7 +139,7 @@ class NetSuiteApi:
                 problem(400, "The request body must be a JSON object with a 'q' string.")
             )
         try:
-            query = parse_suiteql(payload["q"])
+            query = parse_suiteql(payload["q"], self._field_names)
         except SuiteQLError as exc:
             raise ApiError(problem(400, exc.detail)) from exc
 

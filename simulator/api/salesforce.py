@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import re
 import zlib
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -146,8 +147,9 @@ class SalesforceApi:
     name = "salesforce"
     prefix = "/crm"
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, hidden: Mapping[str, Iterable[str]] | None = None) -> None:
         self._token = token
+        self._hidden = dict(hidden or {})
 
     def endpoint_key(self, request: Request) -> str:
         m = _PATH.match(request.path)
@@ -187,7 +189,7 @@ class SalesforceApi:
         if segment:
             try:
                 state = decode_locator(_split_locator(segment))
-                query = parse_soql(state["q"])
+                query = parse_soql(state["q"], self._hidden)
             except (ValueError, SoqlError) as exc:
                 raise ApiError(
                     _error(400, "invalid query locator", "INVALID_QUERY_LOCATOR")
@@ -203,7 +205,7 @@ class SalesforceApi:
             if text is None:
                 raise ApiError(_error(400, "A query string has to be specified"))
             try:
-                query = parse_soql(text)
+                query = parse_soql(text, self._hidden)
             except SoqlError as exc:
                 raise ApiError(_error(400, exc.message, exc.code)) from exc
             include_deleted = kind == "queryAll"

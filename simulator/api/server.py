@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -179,7 +179,12 @@ class SimulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: FaultConfig | None = None,
+        erp_field_names: Mapping[str, str] | None = None,
+        hidden_crm_fields: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        """`erp_field_names` (stored column -> the account's custom field id) and
+        `hidden_crm_fields` (stored table -> fields the org hides) are the firm's tenant
+        conventions (simulator.firm.tenants)."""
         if not token:
             raise ValueError("token must be a non-empty string")
         self.host = host
@@ -191,9 +196,9 @@ class SimulatorServer:
         self._pool = _CursorPool(con)
         self._pager = Pager()
         self._vendors: tuple[VendorApi, ...] = (
-            SalesforceApi(token),
+            SalesforceApi(token, hidden_crm_fields),
             HarvestApi(token, harvest_account_id),
-            NetSuiteApi(token),
+            NetSuiteApi(token, erp_field_names),
         )
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None

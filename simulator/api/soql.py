@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -155,8 +156,9 @@ def _unescape(body: str, like: bool) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, hidden: Mapping[str, Iterable[str]] | None = None) -> None:
         self.text = text
+        self.hidden = hidden or {}
         self.tokens = _tokenize(text)
         self.i = 0
         self.table: Table | None = None
@@ -219,7 +221,12 @@ class _Parser:
                 "appropriate names.",
             )
         self.table = table
-        self.fields_by_lower = {name.lower(): Field(name, _kind_of(t)) for name, t in table.columns}
+        hidden = set(self.hidden.get(table.name, ()))
+        self.fields_by_lower = {
+            name.lower(): Field(name, _kind_of(t))
+            for name, t in table.columns
+            if name not in hidden
+        }
         fields = tuple(self._resolve(t) for t in field_tokens)
         seen: set[str] = set()
         for f, t in zip(fields, field_tokens, strict=True):
@@ -470,11 +477,14 @@ class _Parser:
         return f"(NOT coalesce({positive}, FALSE))"
 
 
-def parse_soql(text: str) -> SoqlQuery:
-    """Parse and validate a SOQL query; raise :class:`SoqlError` when Salesforce would."""
+def parse_soql(text: str, hidden: Mapping[str, Iterable[str]] | None = None) -> SoqlQuery:
+    """Parse and validate a SOQL query; raise :class:`SoqlError` when Salesforce would.
+
+    `hidden`: per stored table, the standard fields this org has switched off or hidden from
+    the integration user (a query naming one fails as it would there)."""
     if not text or not text.strip():
         raise SoqlError("MALFORMED_QUERY", "query is empty")
-    return _Parser(text.strip()).parse()
+    return _Parser(text.strip(), hidden).parse()
 
 
 def sniff_object(text: str) -> str | None:

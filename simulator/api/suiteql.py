@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -491,7 +492,7 @@ def resolve_table(name: str) -> Table | None:
 
 
 class _Compiler:
-    def __init__(self, ast: _Ast) -> None:
+    def __init__(self, ast: _Ast, field_names: Mapping[str, str] | None = None) -> None:
         table = resolve_table(ast.table)
         if table is None:
             raise SuiteQLError(f"Record '{ast.table}' was not found.")
@@ -499,7 +500,14 @@ class _Compiler:
         self.names = {ast.table.lower()}
         if ast.alias:
             self.names.add(ast.alias.lower())
-        self.types = {name.lower(): (name, _kind_of(t)) for name, t in table.columns}
+        # the account's name of each field -> (that name, stored column, kind): a custom
+        # field is known by the script id the account gave it, never the stored name
+        renamed = field_names or {}
+        self.types = {
+            renamed.get(name, name).lower(): (renamed.get(name, name), name, _kind_of(t))
+            for name, t in table.columns
+        }
+        self.renamed = renamed
         self.ast = ast
 
     def column(self, node: Col) -> tuple[str, str]:
@@ -511,8 +519,8 @@ class _Compiler:
                 f"Field '{node.name}' for record '{self.table.vendor_object}' was not found. "
                 "Reason: NOT_EXPOSED - Not available for channel SEARCH"
             )
-        name, kind = found
-        return f'"{name}"', kind
+        _, stored, kind = found
+        return f'"{stored}"', kind
 
     # -- values -------------------------------------------------------------------------
 
@@ -643,7 +651,9 @@ class _Compiler:
                 qualifier = item.expr.qualifier
                 if qualifier is not None and qualifier.lower() not in self.names:
                     raise SuiteQLError(f"Unknown identifier '{qualifier}.*'.")
-                columns.extend((name, f'"{name}"') for name in self.table.column_names)
+                columns.extend(
+                    (self.renamed.get(name, name), f'"{name}"') for name in self.table.column_names
+                )
                 continue
             sql, _ = self.value(item.expr)
             if item.alias:
@@ -682,11 +692,13 @@ class _Compiler:
         return self.value(expr)[0]
 
 
-def parse_suiteql(text: str) -> SuiteQuery:
-    """Parse, validate and compile SuiteQL; raise :class:`SuiteQLError` where NetSuite would."""
+def parse_suiteql(text: str, field_names: Mapping[str, str] | None = None) -> SuiteQuery:
+    """Parse, validate and compile SuiteQL; raise :class:`SuiteQLError` where NetSuite would.
+
+    `field_names`: stored column -> the script id this account gave the custom field."""
     if not isinstance(text, str) or not text.strip():
         raise SuiteQLError("Invalid or unsupported search. The query is empty.")
-    return _Compiler(_Parser(text).parse()).compile()
+    return _Compiler(_Parser(text).parse(), field_names).compile()
 
 
 def sniff_table(text: str) -> str | None:

@@ -63,7 +63,7 @@ def advance(con: Any, days: int = 1, progress: Progress | None = None) -> Advanc
     before = _truth_counts(con)
     say(f"advancing {t1:%Y-%m-%d} -> {t2:%Y-%m-%d}")
     plan = build_plan(params, t2.date() + timedelta(days=PLAN_LOOKAHEAD_DAYS))
-    truth = Truth(store)
+    truth = Truth(store, params.conventions)
     con.execute("begin transaction")
     try:
         run_window(store, plan, t1, t2, truth, progress=say)

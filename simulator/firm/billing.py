@@ -42,6 +42,7 @@ from .rand import (
     uniform1,
 )
 from .store import Store
+from .tenants import Conventions
 from .truth import Truth
 
 INVOICE_PLANTS = (
@@ -131,6 +132,7 @@ def invoice_header(
 ) -> dict:
     trandate = trandate or month_end(month)
     pid = period_id(rates.params, trandate)
+    conv = rates.params.conventions
     header = {
         "key": f"INV:{tranid}",
         "tranid": tranid,
@@ -144,7 +146,10 @@ def invoice_header(
         "exchangerate": rates.exchangerate(pid, currency, deal.entity),
         "status": "A",
         "memo": memo,
-        "custbody_sf_opportunity_id": deal.opp_id,
+        "custbody_sf_opportunity_id": deal.opp_id if conv.invoice_header_deal else None,
+        "otherrefnum": (
+            conv.harvest_invoice_number(tranid) if conv.invoice_number_in_otherrefnum else None
+        ),
         "createddate": created,
         "lastmodifieddate": created,
     }
@@ -718,9 +723,12 @@ def _settle(
     )
 
 
-def mark_billed(store: Store, new_entries: pd.DataFrame, billed: pd.DataFrame) -> pd.DataFrame:
+def mark_billed(
+    store: Store, conv: Conventions, new_entries: pd.DataFrame, billed: pd.DataFrame
+) -> pd.DataFrame:
     """Mark billed entries: new ones in the frame, older ones in the table. The invoice
-    number is the ERP tranid the Harvest invoice id is derived from (ids.harvest_invoice_id).
+    number is the ERP tranid the Harvest invoice id is derived from (ids.harvest_invoice_id),
+    as the firm's Harvest shows it (Conventions.harvest_invoice_number).
     """
     if len(billed) == 0:
         return new_entries
@@ -747,7 +755,9 @@ def mark_billed(store: Store, new_entries: pd.DataFrame, billed: pd.DataFrame) -
             is_billed=True,
             is_locked=True,
             locked_reason=LOCKED_INVOICED,
-            invoice_number=["INV" + str(i - ids.HV_INVOICE) for i in old["invoice_id"]],
+            invoice_number=[
+                conv.harvest_invoice_number(ids.erp_tranid(i)) for i in old["invoice_id"]
+            ],
         )
         store.update(
             "hv_time_entries",

@@ -9,7 +9,6 @@ import pandas as pd
 
 from .plan import Plan
 
-OPEN_STAGES = ("Prospecting", "Qualification", "Proposal", "Negotiation")
 CONTRACT_CREATED_BEFORE_CLOSE = timedelta(minutes=30)
 CONTRACT_ACTIVATED_BEFORE_CLOSE = timedelta(minutes=10)
 
@@ -50,13 +49,14 @@ def opportunities(plan: Plan, clock: datetime) -> pd.DataFrame:
     stage = np.clip((elapsed / span * 4).astype(int), 0, 3)
     stage_ts = (o["created"].to_numpy() + (span * stage) // 4).astype("datetime64[s]")
     won = o["won"].to_numpy()
+    open_stages = np.array(plan.params.conventions.open_stages)
     frame = pd.DataFrame(
         {
             "Id": o["sf_id"].to_numpy(),
             "Name": o["name"].to_numpy(),
             "AccountId": plan.customers["sf_id"].to_numpy()[o["cidx"].to_numpy()],
             "StageName": np.where(
-                closed, np.where(won, "Closed Won", "Closed Lost"), np.array(OPEN_STAGES)[stage]
+                closed, np.where(won, "Closed Won", "Closed Lost"), open_stages[stage]
             ),
             "IsClosed": closed,
             "IsWon": closed & won,
@@ -80,7 +80,7 @@ def line_items(plan: Plan, clock: datetime) -> pd.DataFrame:
         {
             "Id": li["sf_id"],
             "OpportunityId": li["opp_sf_id"],
-            "ProductCode": li["role"],
+            "ProductCode": li["role"].map(plan.params.conventions.product_codes),
             "Name": li["name"],
             "Quantity": li["qty"],
             "UnitPrice": li["unit_price"].astype(float),

@@ -83,10 +83,11 @@ def currencies(params: FirmParams) -> pd.DataFrame:
 
 def items(params: FirmParams) -> pd.DataFrame:
     at = _ref_time(params)
+    itemid = params.conventions.erp_items
     rows = [
         {
             "id": ITEM_IDS[r.code],
-            "itemid": r.code,
+            "itemid": itemid[r.code],
             "displayname": f"{r.name} services",
             "itemtype": "Service",
             "isinactive": False,
@@ -97,7 +98,7 @@ def items(params: FirmParams) -> pd.DataFrame:
     rows.append(
         {
             "id": ITEM_IDS[FIXED_FEE_ITEM],
-            "itemid": FIXED_FEE_ITEM,
+            "itemid": itemid[FIXED_FEE_ITEM],
             "displayname": "Fixed fee instalment",
             "itemtype": "Service",
             "isinactive": False,
@@ -126,7 +127,7 @@ def tax_items(params: FirmParams) -> pd.DataFrame:
     )
 
 
-def customers(customers_plan: pd.DataFrame) -> pd.DataFrame:
+def customers(params: FirmParams, customers_plan: pd.DataFrame) -> pd.DataFrame:
     c = customers_plan
     ns_ids = c["ns_id"].to_numpy()
     created = c["created"] + timedelta(days=1)
@@ -140,7 +141,9 @@ def customers(customers_plan: pd.DataFrame) -> pd.DataFrame:
             "subsidiary": c["entity"],
             "currency": c["currency"].map(CURRENCY_IDS),
             "email": "ap@" + c["base"].str.lower().str.replace(" ", "", regex=False) + ".example",
-            "custentity_billing_country": c["country"],
+            "custentity_billing_country": (
+                c["country"] if params.conventions.customer_country_field else None
+            ),
             "isinactive": False,
             "datecreated": created,
             "lastmodifieddate": created,

@@ -52,7 +52,7 @@ def generate(con: Any, params: FirmParams, progress: Progress | None = None) -> 
         f"plan: {len(plan.customers)} customers, {len(plan.users)} consultants, "
         f"{int((plan.opps['created'] <= clock).sum())} opportunities so far"
     )
-    truth = Truth(store)
+    truth = Truth(store, params.conventions)
     con.execute("begin transaction")
     try:
         run_window(store, plan, None, clock, truth, force_min=params.problem_rate > 0, progress=say)

@@ -105,3 +105,8 @@ TRANID = {
 def harvest_invoice_id(tranid: str) -> int:
     """The Harvest invoice that mirrors an ERP invoice: derived from its number."""
     return HV_INVOICE + int(tranid.removeprefix("INV"))
+
+
+def erp_tranid(harvest_invoice_id: int) -> str:
+    """The ERP invoice number a Harvest invoice id was derived from."""
+    return f"INV{harvest_invoice_id - HV_INVOICE}"

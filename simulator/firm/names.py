@@ -456,12 +456,12 @@ SUFFIX_VARIANTS = {
 
 
 def normalize(name: str) -> str:
-    """Lower-case, strip accents, ß -> ss, & -> and, drop `.,'‘’`, collapse every run of
+    """Lower-case, strip accents, ß -> ss, final sigma -> σ, & -> and, drop `.,'‘’`, collapse every run of
     characters that are neither letters nor digits (any script) to one space, strip trailing
     legal-suffix tokens (never the last remaining token)."""
     decomposed = unicodedata.normalize("NFD", name.lower())
     s = "".join(c for c in decomposed if not unicodedata.combining(c))
-    s = s.replace("ß", "ss").replace("&", " and ")
+    s = s.replace("ß", "ss").replace("ς", "σ").replace("&", " and ")
     s = re.sub(r"[.,'‘’]", "", s)
     tokens = re.sub(r"[\W_]+", " ", s).split()
     while len(tokens) > 1 and tokens[-1] in LEGAL_SUFFIX_TOKENS:

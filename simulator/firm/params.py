@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .tenants import Conventions
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,14 @@ class FirmParams:
     as_of: date = date(2026, 11, 25)
     problem_rate: float = 0.03
     grace_days: int = 10
+    tenant: str = "simulator"
+    """Whose conventions the firm's systems keep (tenants.TENANTS)."""
 
     def __post_init__(self) -> None:
+        from .tenants import TENANTS
+
+        if self.tenant not in TENANTS:
+            raise ValueError(f"unknown tenant {self.tenant!r}: use one of {', '.join(TENANTS)}")
         if self.scale not in SCALES:
             raise ValueError(f"unknown scale {self.scale!r}: use one of {', '.join(SCALES)}")
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -48,6 +58,12 @@ class FirmParams:
             raise ValueError(f"grace days must be between 3 and 60, got {self.grace_days}")
         if not isinstance(self.as_of, date) or isinstance(self.as_of, datetime):
             raise ValueError(f"as_of must be a date, got {self.as_of!r}")
+
+    @property
+    def conventions(self) -> Conventions:
+        from .tenants import TENANTS
+
+        return TENANTS[self.tenant]
 
     @property
     def scale_spec(self) -> Scale:
@@ -71,6 +87,7 @@ class FirmParams:
             as_of=date.fromisoformat(meta["as_of"]),
             problem_rate=float(meta["problem_rate"]),
             grace_days=int(meta["grace_days"]),
+            tenant=meta.get("tenant", "simulator"),
         )
 
 

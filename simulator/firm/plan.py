@@ -97,7 +97,9 @@ def build_customers(params: FirmParams) -> pd.DataFrame:
             countries += [e.country] * k
     countries = [countries[i] for i in g.permutation(n)]
 
-    n_first, n_sector = len(names.FIRST_WORDS), len(names.SECTOR_WORDS)
+    conv = params.conventions
+    first_words = conv.first_words or names.FIRST_WORDS
+    n_first, n_sector = len(first_words), len(names.SECTOR_WORDS)
     pairs = iter(g.permutation(n_first * n_sector).tolist())
     used: set[tuple[int, int]] = set()
 
@@ -123,16 +125,23 @@ def build_customers(params: FirmParams) -> pd.DataFrame:
             pair_of.append(fresh_pair(pair_of[parent[i]][0]))
         else:
             pair_of.append(fresh_pair())
-    bases = [f"{names.FIRST_WORDS[a]} {names.SECTOR_WORDS[b]}" for a, b in pair_of]
+    bases = [f"{first_words[a]} {names.SECTOR_WORDS[b]}" for a, b in pair_of]
 
     # Near-misses: the same base name in two countries belongs to two real customers.
     # Disjoint pairs of stand-alone customers, so a base never lands twice in a country.
+    # A firm whose ERP keeps no customer country tells customers apart by subsidiary only:
+    # its near-misses are in two entities (in one, they would be one customer to anybody).
+    apart = (
+        (lambda i, j: countries[i] != countries[j])
+        if conv.customer_country_field
+        else (lambda i, j: COUNTRY_ENTITY[countries[i]] != COUNTRY_ENTITY[countries[j]])
+    )
     parents = set(parent)
     loners = [i for i in range(n) if parent[i] < 0 and i not in parents]
     shuffled = [int(x) for x in g.permutation(loners)]
     pairs_made = 0
     for i, j in zip(shuffled[::2], shuffled[1::2], strict=False):
-        if pairs_made < max(1, n // 25) and countries[i] != countries[j]:
+        if pairs_made < max(1, n // 25) and apart(i, j):
             bases[j] = bases[i]
             pairs_made += 1
 
@@ -242,6 +251,14 @@ def _deals(
         w = c["weight"].to_numpy()
         cust_by_entity[e.id] = (c["cidx"].to_numpy(), w / w.sum())
     cust = customers[["base", "entity", "currency"]].to_dict("records")
+    # Firms that staff consultants across entities win some of an entity's deals with
+    # another entity's customers (the time then counts for the customer's entity).
+    cross_share = params.conventions.cross_entity_share
+    cust_elsewhere = {}
+    for e in ENTITIES:
+        c = customers[customers["entity"] != e.id]
+        w = c["weight"].to_numpy()
+        cust_elsewhere[e.id] = (c["cidx"].to_numpy(), w / w.sum())
 
     opps: list[dict] = []
     lines: list[dict] = []
@@ -325,8 +342,13 @@ def _deals(
                         )
                         team[code] = [by_role[code].popleft() for _ in range(2 if two else 1)]
                 members = [u for us in team.values() for u in us]
+                pool, weights = (
+                    cust_elsewhere[e.id]
+                    if cross_share and g.random() < cross_share
+                    else (cidxs, cweights)
+                )
                 opp = new_opp(
-                    g, int(g.choice(cidxs, p=cweights)), ws + int(g.integers(0, 5)), won=True
+                    g, int(g.choice(pool, p=weights)), ws + int(g.integers(0, 5)), won=True
                 )
                 close_o = opp["close_date"].toordinal()
                 begin = _workday_on_or_after(

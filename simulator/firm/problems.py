@@ -30,7 +30,7 @@ from .billing import (
     wrong_currency,
 )
 from .erp import CURRENCY_IDS, ITEM_IDS, Rates, TxnBatch, period_id, tax_cents, tranids
-from .params import TAX_BY_COUNTRY, FirmParams, month_end
+from .params import FIXED_FEE_ITEM, TAX_BY_COUNTRY, FirmParams, month_end
 from .plan import Plan
 from .psa import LOCKED_INVOICED, TASK_IDS, TASK_ROLE, insert_with_names
 from .rand import S_ADVANCE, S_HISTORY, generator
@@ -223,7 +223,8 @@ def _duplicate_groups(ctx: Ctx) -> list[tuple[str, list[str]]]:
     erp = {
         str(r[0]): (r[1], r[2])
         for r in ctx.store.rows(
-            "select id, companyname, custentity_billing_country from ns_customer"
+            "select id, companyname, coalesce(custentity_billing_country, "
+            "'subsidiary ' || subsidiary) from ns_customer"
         )
     }
     for system, rid in ctx.store.rows(
@@ -368,6 +369,8 @@ def fix_booking(ctx: Ctx, at: datetime, opp_id: str) -> str:
         "order by Id",
         [opp_id],
     )
+    role_of_code = {v: k for k, v in ctx.params.conventions.product_codes.items()}
+    items["role"] = items["role"].map(role_of_code)
     if so:
         so_id = so[0][0]
         for li in items.itertuples():
@@ -431,10 +434,11 @@ def fix_booking(ctx: Ctx, at: datetime, opp_id: str) -> str:
 # --- project codes -----------------------------------------------------------------------
 def plant_project_code(ctx: Ctx, at: datetime, variant: str) -> str | None:
     busy = ctx.open_ids("project_without_contract")
+    deal_ref = ctx.params.conventions.project_deal_sql("p")
     rows = ctx.rows(
-        "select p.id, p.code, o.AccountId, o.CloseDate, p.created_at, p.updated_at from "
-        "hv_projects p join sf_opportunity o on o.Id = p.code and o.IsWon and not o.IsDeleted "
-        "where p.is_billable order by p.id"
+        f"select p.id, {deal_ref}, o.AccountId, o.CloseDate, p.created_at, p.updated_at from "
+        f"hv_projects p join sf_opportunity o on o.Id = {deal_ref} and o.IsWon and not "
+        "o.IsDeleted where p.is_billable order by p.id"
     )
     lost = [
         r[:2]
@@ -490,16 +494,21 @@ def plant_project_code(ctx: Ctx, at: datetime, variant: str) -> str | None:
 
 
 def _set_project_code(ctx: Ctx, project_id: int, code: str | None, at: datetime) -> None:
-    """Change a project's code. Harvest renders the nested project of time entries and
-    expenses live, without touching their updated_at; the stored copies follow."""
+    """Change the deal a project names (its code, or the id in its name, as the firm does).
+    Harvest renders the nested project of time entries and expenses live, without touching
+    their updated_at; the stored copies follow."""
+    name = ctx.plan.won.set_index("project_id").loc[project_id, "name"]
+    fields = ctx.params.conventions.project_fields(name, project_id, code)
     ctx.store.execute(
-        "update hv_projects set code = ?, updated_at = greatest(updated_at, ?) where id = ?",
-        [code, at, project_id],
+        "update hv_projects set name = ?, code = ?, updated_at = greatest(updated_at, ?) "
+        "where id = ?",
+        [fields["name"], fields["code"], at, project_id],
         table="hv_projects",
     )
     for table in ("hv_time_entries", "hv_expenses"):
         ctx.store.con.execute(
-            f"update {table} set project_code = ? where project_id = ?", [code, project_id]
+            f"update {table} set project_name = ?, project_code = ? where project_id = ?",
+            [fields["name"], fields["code"], project_id],
         )
 
 
@@ -566,7 +575,7 @@ def _catch_up_invoice(
                 "is_locked": True,
                 "locked_reason": LOCKED_INVOICED,
                 "invoice_id": ids.harvest_invoice_id(tranid),
-                "invoice_number": tranid,
+                "invoice_number": ctx.params.conventions.harvest_invoice_number(tranid),
                 "updated_at": at,
             }
         ),
@@ -602,7 +611,7 @@ def fix_unbilled(ctx: Ctx, at: datetime, project_id: int) -> str:
 
 
 def fix_missing_invoice(ctx: Ctx, at: datetime, tranid: str) -> str:
-    e = _entries(ctx, "invoice_number = ?", [tranid])
+    e = _entries(ctx, "invoice_id = ?", [ids.harvest_invoice_id(tranid)])
     deal = deals_by_project(ctx.plan)[int(e["project_id"].iloc[0])]
     # The PSA already shows these entries billed on `tranid`; only the ERP catches up.
     _catch_up_invoice(
@@ -614,13 +623,20 @@ def fix_missing_invoice(ctx: Ctx, at: datetime, tranid: str) -> str:
 
 
 # --- invoice problems in an open period (advance only) ---------------------------------
-_OPEN_INVOICES = """
-    select t.id, t.tranid, t.custbody_sf_opportunity_id, t.currency, t.subsidiary,
+FIXED_FEE_ID = ITEM_IDS[FIXED_FEE_ITEM]
+ITEM_ROLE = {v: k for k, v in ITEM_IDS.items()}
+# An invoice's deal is the deal of the project its lines bill (every firm's invoice lines
+# carry the project; not every firm's header carries the deal).
+_INVOICE_PROJECT = (
+    "(select max(pl.custcol_psa_project_id) from ns_transactionline pl where pl.transaction = t.id)"
+)
+_OPEN_INVOICES = f"""
+    select t.id, t.tranid, {_INVOICE_PROJECT}, t.currency, t.subsidiary,
            t.postingperiod
     from ns_transaction t join ns_accountingperiod p on p.id = t.postingperiod
     where t.type = 'CustInvc' and not p.closed and t.createddate < ?
       and exists (select 1 from ns_transactionline l join ns_item i on i.id = l.item
-                  where l.transaction = t.id and i.itemid <> 'FIXED_FEE')
+                  where l.transaction = t.id and l.item <> {FIXED_FEE_ID})
     order by t.id
 """
 
@@ -644,8 +660,8 @@ def plant_open_invoice(ctx: Ctx, at: datetime, kind: str) -> str | None:
     choice = ctx.pick(rows)
     if choice is None:
         return None
-    txn, tranid, opp_id, currency, sub, pid = choice
-    deal = _deal_of_opp(ctx, opp_id)
+    txn, tranid, project, currency, sub, pid = choice
+    deal = _deal_of_project(ctx, project)
     if kind == "invoice_currency_mismatch":
         wrong = wrong_currency(deal)
         ctx.store.execute(
@@ -658,7 +674,7 @@ def plant_open_invoice(ctx: Ctx, at: datetime, kind: str) -> str | None:
         return f"{tranid} currency changed to {wrong}"
     uk, qty, rate = ctx.store.rows(
         "select l.uniquekey, l.quantity::double, l.rate::double from ns_transactionline l "
-        "join ns_item i on i.id = l.item where l.transaction = ? and i.itemid <> 'FIXED_FEE' "
+        f"where l.transaction = ? and l.item <> {FIXED_FEE_ID} "
         "order by l.uniquekey limit 1",
         [txn],
     )[0]
@@ -690,9 +706,8 @@ def _set_line_rate(ctx: Ctx, uk: int, qty: float, rate: float, deal: Deal, at: d
     )
 
 
-def _deal_of_opp(ctx: Ctx, opp_id: str) -> Deal:
-    project = int(ctx.plan.won.set_index("sf_id").at[opp_id, "project_id"])
-    return deals_by_project(ctx.plan)[project]
+def _deal_of_project(ctx: Ctx, project: str) -> Deal:
+    return deals_by_project(ctx.plan)[int(project)]
 
 
 def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str | None:
@@ -703,15 +718,15 @@ def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str |
         txn = ctx.store.scalar(
             "select transaction from ns_transactionline where uniquekey = ?", [int(record_id)]
         )
-    tranid, opp_id, pid, sub, closed = ctx.store.rows(
-        "select t.tranid, t.custbody_sf_opportunity_id, t.postingperiod, t.subsidiary, "
+    tranid, project, pid, sub, closed = ctx.store.rows(
+        f"select t.tranid, {_INVOICE_PROJECT}, t.postingperiod, t.subsidiary, "
         "p.closed from ns_transaction t join ns_accountingperiod p on p.id = t.postingperiod "
         "where t.id = ?",
         [txn],
     )[0]
     if closed:
         return None
-    deal = _deal_of_opp(ctx, opp_id)
+    deal = _deal_of_project(ctx, project)
     if kind == "invoice_currency_mismatch":
         ctx.store.execute(
             "update ns_transaction set currency = ?, exchangerate = ?, lastmodifieddate = ? "
@@ -722,8 +737,8 @@ def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str |
     else:
         uk = int(record_id)
         item, qty, rate = ctx.store.rows(
-            "select i.itemid, l.quantity::double, l.rate::double from ns_transactionline l "
-            "join ns_item i on i.id = l.item where l.uniquekey = ?",
+            "select l.item, l.quantity::double, l.rate::double from ns_transactionline l "
+            "where l.uniquekey = ?",
             [uk],
         )[0]
         if kind == "missing_tax_code":
@@ -738,7 +753,7 @@ def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str |
                 table="ns_transactionline",
             )
         else:
-            contracted = contracted_rates(ctx.plan)[(deal.oidx, item)]
+            contracted = contracted_rates(ctx.plan)[(deal.oidx, ITEM_ROLE[item])]
             _set_line_rate(ctx, uk, qty, float(contracted), deal, at)
         _retotal(ctx, txn, at)
     ctx.truth.resolve(kind, "erp", record_id, at)
@@ -752,9 +767,9 @@ def plant_backdated_invoice_edit(ctx: Ctx, at: datetime) -> str | None:
     busy_txn = ctx.open_ids("invoice_currency_mismatch")
     rows = ctx.store.rows(
         "select l.uniquekey, l.transaction, l.quantity::double, l.rate::double, t.tranid, "
-        "t.custbody_sf_opportunity_id from ns_transactionline l join ns_transaction t on "
-        "t.id = l.transaction and t.type = 'CustInvc' join ns_item i on i.id = l.item and "
-        "i.itemid <> 'FIXED_FEE' join ns_accountingperiod p on p.id = t.postingperiod "
+        f"{_INVOICE_PROJECT} from ns_transactionline l join ns_transaction t on "
+        f"t.id = l.transaction and t.type = 'CustInvc' and l.item <> {FIXED_FEE_ID} "
+        "join ns_accountingperiod p on p.id = t.postingperiod "
         "where p.closed and p.closedondate < ? and l.linelastmodifieddate < p.closedondate "
         "and l.taxcode is not null order by l.uniquekey",
         [at],
@@ -763,9 +778,9 @@ def plant_backdated_invoice_edit(ctx: Ctx, at: datetime) -> str | None:
     choice = ctx.pick(rows)
     if choice is None:
         return None
-    uk, txn, qty, rate, tranid, opp_id = choice
+    uk, txn, qty, rate, tranid, project = choice
     new_qty = qty + 8.0 if ctx.rng.random() < 0.5 or qty <= 8 else qty - 4.0
-    deal = _deal_of_opp(ctx, opp_id)
+    deal = _deal_of_project(ctx, project)
     net = int(round(new_qty * 100)) * int(round(rate * 100)) // 100
     tax = TAX_BY_COUNTRY[deal.country]
     ctx.store.execute(
@@ -1097,11 +1112,11 @@ def _fixable(ctx: Ctx) -> list[Callable[[datetime], str | None]]:
             out.append(lambda when, p=pid: fix_unbilled(ctx, when, p))
     missing = sorted(int(i) for i in ctx.open_ids("billed_time_missing_invoice"))
     if missing:
-        for (tranid,) in ctx.store.rows(
-            "select distinct invoice_number from hv_time_entries "
-            "where list_contains(?, id) order by 1",
+        for (invoice_id,) in ctx.store.rows(
+            "select distinct invoice_id from hv_time_entries where list_contains(?, id) order by 1",
             [missing],
         ):
+            tranid = ids.erp_tranid(invoice_id)
             out.append(lambda when, t=tranid: fix_missing_invoice(ctx, when, t))
     for kind in ("missing_tax_code", "invoice_rate_variance", "invoice_currency_mismatch"):
         for rid in sorted(ctx.open_ids(kind), key=int):

@@ -92,11 +92,20 @@ def users(plan: Plan) -> pd.DataFrame:
             "weekly_capacity": 144000,
             "default_hourly_rate": u["default_rate"].astype(float),
             "cost_rate": u["cost_rate"].astype(float),
-            "roles": [[r, o] for r, o in zip(u["role_name"], u["office"], strict=True)],
+            "roles": _roles(plan, u),
             "created_at": u["created"],
             "updated_at": u["created"],
         }
     )
+
+
+def _roles(plan: Plan, u: pd.DataFrame) -> list[list[str]]:
+    """A consultant's Harvest roles: the job role, and (where the firm does so) the office."""
+    conv = plan.params.conventions
+    names_ = u["role"].map(conv.role_names)
+    if conv.office_in_roles:
+        return [[r, o] for r, o in zip(names_, u["office"], strict=True)]
+    return [[r] for r in names_]
 
 
 def tasks(plan: Plan) -> pd.DataFrame:
@@ -105,7 +114,7 @@ def tasks(plan: Plan) -> pd.DataFrame:
         [
             {
                 "id": TASK_IDS[r.code],
-                "name": r.name,
+                "name": plan.params.conventions.role_names[r.code],
                 "billable_by_default": True,
                 "default_hourly_rate": None,
                 "is_default": True,
@@ -126,14 +135,19 @@ def projects(plan: Plan, clock: datetime) -> pd.DataFrame:
     archive = pd.to_datetime(o["end"]) + timedelta(days=ARCHIVE_DAYS, hours=9)
     archived = (archive <= clock).to_numpy()
     ff = o["fixed_fee"].to_numpy()
+    conv = plan.params.conventions
+    named = [
+        conv.project_fields(n, p, d)
+        for n, p, d in zip(o["name"], o["project_id"], o["sf_id"], strict=True)
+    ]
     frame = pd.DataFrame(
         {
             "id": o["project_id"].to_numpy(),
             "client_id": c["hv_id"].to_numpy(),
             "client_name": c["hv_name"].to_numpy(),
             "client_currency": c["currency"].to_numpy(),
-            "name": o["name"].to_numpy(),
-            "code": o["sf_id"].to_numpy(),
+            "name": [n["name"] for n in named],
+            "code": [n["code"] for n in named],
             "is_active": ~archived,
             "is_billable": True,
             "is_fixed_fee": ff,
@@ -398,7 +412,7 @@ _TIME_SQL = f"""
            c.id as client_id, c.name as client_name, c.currency as client_currency,
            src.project_id, p.name as project_name, p.code as project_code,
            src.task_id, t.name as task_name, src.invoice_id,
-           'INV' || (src.invoice_id - {ids.HV_INVOICE}) as invoice_number,
+           $prefix || (src.invoice_id - {ids.HV_INVOICE}) as invoice_number,
            src.created_at, src.updated_at
     from _firm_src src
     join hv_users u on u.id = src.user_id
@@ -438,8 +452,11 @@ _TIME_COLUMNS = (
 )
 
 
-def insert_with_names(store: Store, table: str, frame: pd.DataFrame) -> int:
-    """Insert time entries or expenses, filling the nested objects' columns by joins."""
+def insert_with_names(
+    store: Store, table: str, frame: pd.DataFrame, invoice_prefix: str = "INV"
+) -> int:
+    """Insert time entries or expenses, filling the nested objects' columns by joins (a
+    billed entry's invoice number is `invoice_prefix` and its ERP invoice's number)."""
     if len(frame) == 0:
         return 0
     if table == "hv_time_entries":
@@ -447,15 +464,15 @@ def insert_with_names(store: Store, table: str, frame: pd.DataFrame) -> int:
             **{c: None for c in ("notes", "invoice_id", "note_idx") if c not in frame}
         )
         frame = frame.astype({"invoice_id": "Int64", "note_idx": "Int8"})[list(_TIME_COLUMNS)]
-        sql = _TIME_SQL
+        sql, params = _TIME_SQL, {"prefix": invoice_prefix}
     else:
-        sql = _EXPENSE_SQL
+        sql, params = _EXPENSE_SQL, {}
     # In chunks, so the Arrow copy of a million-row frame never exists all at once.
     for start in range(0, len(frame), INSERT_CHUNK):
         arrow = pa.Table.from_pandas(frame.iloc[start : start + INSERT_CHUNK], preserve_index=False)
         store.con.register("_firm_src", arrow)
         try:
-            store.con.execute(sql)
+            store.con.execute(sql, params)
         finally:
             store.con.unregister("_firm_src")
     store.inserted[table] += len(frame)

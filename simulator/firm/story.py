@@ -75,7 +75,7 @@ def run_window(
         store.insert("ns_currency", erp.currencies(params))
         store.insert("ns_item", erp.items(params))
         store.insert("ns_salestaxitem", erp.tax_items(params))
-        store.insert("ns_customer", erp.customers(plan.customers))
+        store.insert("ns_customer", erp.customers(params, plan.customers))
         store.insert("sf_account", crm.accounts(plan))
         store.insert("hv_clients", psa.clients(plan))
         store.insert("hv_users", psa.users(plan))
@@ -127,7 +127,7 @@ def run_window(
     billed = billing.invoice_window(
         store, plan, batch, rates, truth, t1, t2, entries, deleted_projects, force_min=force_min
     )
-    entries = billing.mark_billed(store, entries, billed)
+    entries = billing.mark_billed(store, plan.params.conventions, entries, billed)
     expenses = psa.expenses_for(plan, entries)
     expenses.insert(
         0,
@@ -135,7 +135,9 @@ def run_window(
         np.arange(len(expenses), dtype=np.int64)
         + store.next_ids("hv_expense", len(expenses)).start,
     )
-    psa.insert_with_names(store, "hv_time_entries", entries)
+    psa.insert_with_names(
+        store, "hv_time_entries", entries, plan.params.conventions.harvest_invoice_prefix
+    )
     psa.insert_with_names(store, "hv_expenses", expenses)
 
     billing.settle_window(store, plan, batch, rates, t1, t2)

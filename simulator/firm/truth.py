@@ -6,7 +6,7 @@ planting time and are settled when a run commits:
 * an unbilled-time plant becomes an exception only once its month ended more than
   `grace_days` before the clock, so it waits in `sim_meta` ("pending") until then;
 * reporting drift is a property of whole periods, which any plant (or fix) can move, so
-  it is computed from the final data with `REPORTING_DRIFT_SQL` — the exact rule of the
+  it is computed from the final data with `reporting_drift_sql` — the exact rule of the
   contract — and rows are opened and resolved as the computed set changes.
 """
 
@@ -21,7 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from . import ids
+from .erp import ITEM_IDS
+from .params import FIXED_FEE_ITEM
 from .store import Store
+from .tenants import Conventions
 
 COLUMNS = (
     "exception_type",
@@ -36,7 +40,9 @@ COLUMNS = (
 # The reporting-drift rule of the contract (simulator/README.md), on the vendor tables.
 # Returns one row per drifting `YYYY-MM|<subsidiary>` with the earliest timestamp of a
 # record that changed a closed period after its close (null when only (b) applies).
-REPORTING_DRIFT_SQL = """
+# Time counts for the consultant's home office, or (a firm that staffs across entities)
+# for the entity of the customer served: `reporting_drift_sql(conventions)`.
+_REPORTING_DRIFT_SQL = """
 with periods as (
     select id, startdate, enddate, closed, closedondate from ns_accountingperiod
 ),
@@ -61,21 +67,24 @@ home as (
                as subsidiary
     from hv_users
 ),
+served as (
+    select c.id as client_id, n.subsidiary
+    from hv_clients c join ns_customer n on n.id = c.id - {hv_client} + {ns_customer}
+),
 tm_time as (
     select te.*, h.subsidiary, c.currency, p.id as period, p.closed, p.closedondate
     from hv_time_entries te
     join hv_projects pr on pr.id = te.project_id and pr.is_billable and not pr.is_fixed_fee
     join hv_clients c on c.id = pr.client_id
-    join home h on h.user_id = te.user_id
+    {entity_join}
     join periods p on te.spent_date between p.startdate and p.enddate
 ),
 invoice_lines as (
-    select l.*, t.postingperiod as period, cur.symbol as currency, i.itemid,
+    select l.*, t.postingperiod as period, cur.symbol as currency,
            p.closed, p.closedondate
     from ns_transactionline l
     join ns_transaction t on t.id = l.transaction and t.type = 'CustInvc'
     join ns_currency cur on cur.id = t.currency
-    join ns_item i on i.id = l.item
     join periods p on p.id = t.postingperiod
 ),
 psa_value as (
@@ -88,7 +97,7 @@ psa_value as (
 erp_value as (
     select period, subsidiary, sum(amount * rate) as value from (
         select period, subsidiary, currency, sum(netamount) as amount
-        from invoice_lines where itemid <> 'FIXED_FEE' group by all
+        from invoice_lines where item <> {fixed_fee_item} group by all
     ) join conversion using (period, currency, subsidiary)
     group by all
 ),
@@ -120,6 +129,19 @@ order by 1
 """
 
 
+def reporting_drift_sql(conv: Conventions) -> str:
+    return _REPORTING_DRIFT_SQL.format(
+        hv_client=ids.HV_CLIENT,
+        ns_customer=ids.NS_CUSTOMER,
+        fixed_fee_item=ITEM_IDS[FIXED_FEE_ITEM],
+        entity_join=(
+            "join home h on h.user_id = te.user_id"
+            if conv.office_in_roles
+            else "join served h on h.client_id = pr.client_id"
+        ),
+    )
+
+
 @dataclass
 class _Deferred:
     exception_type: str
@@ -133,7 +155,8 @@ class _Deferred:
 class Truth:
     """Ground-truth changes of one run, written by `commit`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, conventions: Conventions) -> None:
+        self.conventions = conventions
         self.store = store
         self.new: list[dict[str, Any]] = []
         self.pending: list[dict[str, Any]] = []
@@ -246,7 +269,7 @@ class Truth:
 
     def _refresh_reporting_drift(self, clock: datetime) -> None:
         store = self.store
-        now = dict(store.rows(REPORTING_DRIFT_SQL))
+        now = dict(store.rows(reporting_drift_sql(self.conventions)))
         open_rows = {
             rid
             for (rid,) in store.rows(

@@ -5,7 +5,8 @@ The simulator serves the three vendor APIs on loopback from its own DuckDB file 
 warehouse), with a fresh random token; the sources find it through the same environment
 variables a real deployment sets (``source_env``). The firm's clock is the as-of date of
 the runs against it (``SimulatedSources.as_of``), and is pinned in that environment too, for
-the processes started beside it (the Dagster UI's code location).
+the processes started beside it (the Dagster UI's code location), with the tenant profile
+that declares the firm's conventions (``pipelines/tenants/<tenant>.yml``).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.tenant import DEFAULT_PROFILE, TENANT_PROFILE_VAR
 from pipelines.settings import AS_OF_VAR, patched_environ
 from simulator.api.server import SimulatorServer
 from simulator.cli import TOKEN_ENV
 from simulator.firm import FirmParams, generate
+from simulator.firm.tenants import firm_conventions
 
 HARVEST_ACCOUNT_ID = "100001"
 
@@ -56,6 +59,11 @@ def source_env(url: str, token: str, as_of: str | None = None) -> dict[str, str]
     return {**env, AS_OF_VAR: as_of} if as_of else env
 
 
+def tenant_profile(tenant: str) -> Path:
+    """The q2c tenant profile that declares a simulated tenant's conventions."""
+    return DEFAULT_PROFILE.with_name(f"{tenant}.yml")
+
+
 def firm_as_of(firm: duckdb.DuckDBPyConnection) -> str | None:
     """The simulated clock's date (YYYY-MM-DD): the reconciliation judges on it, not on the
     machine's date, and it moves with ``advance``."""
@@ -81,10 +89,20 @@ def simulated_sources(
             raise RuntimeError(f"{db_path} holds no simulated firm: generate one first")
         # a fresh one each time; Q2C_SIM_TOKEN names it (the secrets test greps for it)
         token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+        conventions = firm_conventions(firm)
         server = SimulatorServer(
-            firm, token=token, harvest_account_id=HARVEST_ACCOUNT_ID, port=port
+            firm,
+            token=token,
+            harvest_account_id=HARVEST_ACCOUNT_ID,
+            port=port,
+            erp_field_names=conventions.erp_field_names,
+            hidden_crm_fields=conventions.hidden_crm_fields,
         ).start()
         env = source_env(server.url, token, as_of)
+        # the runs read the firm through its own profile, unless the caller chose one
+        env[TENANT_PROFILE_VAR] = os.environ.get(TENANT_PROFILE_VAR) or str(
+            tenant_profile(conventions.name)
+        )
         try:
             with patched_environ(env):
                 yield SimulatedSources(server, firm, db_path, env)
