@@ -1,5 +1,6 @@
 {#- The customer-name rule of the duplicate-customer contract (simulator/firm/names.py `normalize`):
-    lower-case; accents stripped (Unicode: "Müller" -> "muller"), ß -> ss, & -> and; drop . , and
+    lower-case; accents stripped (Unicode: "Müller" -> "muller"), ß -> ss, final sigma ς -> σ
+    (lower() gives "ΒΟΡΈΑΣ" a σ, "Βορέας" keeps its ς), & -> and; drop . , and
     the apostrophes ' ‘ ’;
     every other run of characters that are neither letters nor digits (in any script, so
     "株式会社" stays) becomes one space; trim; then strip trailing legal-suffix tokens, never the
@@ -26,7 +27,7 @@
     regexp_replace(
         trim(regexp_replace(
             regexp_replace(
-                replace(replace(strip_accents(lower({{ column }})), 'ß', 'ss'), '&', ' and '),
+                replace(replace(replace(strip_accents(lower({{ column }})), 'ß', 'ss'), 'ς', 'σ'), '&', ' and '),
                 '[.,''‘’]', '', 'g'
             ),
             '[^\p{L}\p{N}]+', ' ', 'g'

@@ -40,6 +40,17 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- The legal entity a consultant's time counts for (profile: links.consultant_entity): their home
+    office's (`resources`) or, in a firm that staffs across entities, the entity of the customer
+    the project serves (`time_entries`, canonical.time_entries.legal_entity_id). -#}
+{% macro time_entity(time_entries='time_entries', resources='resources') -%}
+    {%- if var('q2c_consultant_entity') == 'project_customer' -%}
+    {{ time_entries }}.legal_entity_id
+    {%- else -%}
+    {{ resources }}.legal_entity_id
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Whether an item (its itemid) bills a fixed fee or a milestone (profile: fixed_fee_items). -#}
 {% macro is_fixed_fee_item(column) -%}
     {%- set items = var('q2c_fixed_fee_items') or [] -%}

@@ -2,8 +2,9 @@
 -- belongs to, with the rule that put it there. Rules, strongest first:
 --   1. CRM accounts that normalize to the same name in the same country are one customer; the
 --      earliest created account is the anchor (`crm_account`), the others `crm_name_country`.
---   2. Integration keys: an ERP customer's externalid is a CRM Account Id (`erp_external_id`); a PSA
---      client reaches an account through its projects' won deals (`psa_project_opportunity`).
+--   2. Integration keys: an ERP customer's externalid is a CRM Account Id (`erp_external_id`), or,
+--      without one, its transactions name won deals of an account (`erp_transaction_opportunity`);
+--      a PSA client reaches an account through its projects' won deals (`psa_project_opportunity`).
 --   3. Normalized name + country against the customers found so far, CRM anchors first
 --      (`erp_name_country`, `psa_name_country`).
 --   4. What is still unmatched is grouped by name + country among itself, ERP before PSA, earliest
@@ -18,6 +19,10 @@ source_records as (
 
 psa_client_accounts as (
     select * from {{ ref('int_customers__psa_client_accounts') }}
+),
+
+erp_customer_accounts as (
+    select * from {{ ref('int_customers__erp_customer_accounts') }}
 ),
 
 -- 1. CRM accounts, clustered by name and country
@@ -65,6 +70,20 @@ integration_keys as (
     from source_records
     where source_system = 'erp'
         and crm_account_id is not null
+
+    union all
+
+    -- without an externalid: the account of the won deals its transactions name
+    select
+        source_records.source_system,
+        source_records.source_record_id,
+        erp_customer_accounts.account_id as crm_account_id,
+        'erp_transaction_opportunity' as match_rule
+    from erp_customer_accounts
+    inner join source_records
+        on source_records.source_system = 'erp'
+        and source_records.source_record_id = cast(erp_customer_accounts.customer_id as {{ dbt.type_string() }})
+    where source_records.crm_account_id is null
 
     union all
 

@@ -86,6 +86,16 @@ members as (
 
     union all
 
+    {% if var('q2c_consultant_entity') == 'project_customer' -%}
+    -- time counts for the entity of the customer served: a billable project's customer has one
+    select
+        'consultant_entity',
+        'psa',
+        projects.source_record_id,
+        (projects.legal_entity_id is not null)
+    from projects
+    where projects.is_billable
+    {%- else -%}
     -- an active consultant works for a legal entity
     select
         'consultant_entity',
@@ -94,6 +104,7 @@ members as (
         (resources.legal_entity_id is not null)
     from resources
     where resources.is_active
+    {%- endif %}
 ),
 
 numbered as (
@@ -125,8 +136,12 @@ links as (
         ('project_deal', 'psa', 'links.project_deal', 'billable Harvest projects whose code (or name) is the Id of a won Salesforce deal'),
         ('invoice_line_project', 'erp', 'erp_fields.line_project', 'NetSuite invoice lines whose project field names a Harvest project'),
         ('billed_time_invoice', 'psa', 'links.billed_time_invoice', 'Harvest time marked invoiced whose invoice number is a NetSuite invoice'),
-        ('erp_customer_crm_account', 'erp', 'customer master (name and country)', 'NetSuite customers matched to a Salesforce account'),
+        ('erp_customer_crm_account', 'erp', 'customer master (externalid, sales-order deals, name and country)', 'NetSuite customers matched to a Salesforce account'),
+        {% if var('q2c_consultant_entity') == 'project_customer' -%}
+        ('consultant_entity', 'psa', 'links.consultant_entity', 'billable Harvest projects whose customer has a legal entity (the time counts for it)')
+        {%- else -%}
         ('consultant_entity', 'psa', 'vocabulary.offices', 'active Harvest users whose roles name one of the offices')
+        {%- endif %}
     ) as links (link, source_system, profile_key, description)
 ),
 

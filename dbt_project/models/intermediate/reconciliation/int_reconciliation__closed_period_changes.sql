@@ -1,8 +1,8 @@
 -- Records that changed a closed period after its close: the timestamp half of the reporting-drift
 -- contract, so drift is found even for periods that closed before the warehouse existed.
 --   time_entry_created_after_close (a1): an approved, billable time entry on a billable T&M
---     project, worked in a closed period, created after that period's close; entity = the
---     consultant's home entity;
+--     project, worked in a closed period, created after that period's close; entity = the one
+--     the time counts for (profile: links.consultant_entity, macro time_entity);
 --   invoice_line_modified_after_close (a2): an invoice line whose posting period is closed,
 --     last modified after the close; entity = the line's legal entity.
 -- One row per record, with its value in the transaction and functional currency.
@@ -38,7 +38,7 @@ late_time_entries as (
     select
         'time_entry_created_after_close' as change_type,
         periods.period_id,
-        resources.legal_entity_id,
+        {{ time_entity() }} as legal_entity_id,
         'psa' as source_system,
         time_entries.source_record_id,
         time_entries.created_at as changed_at,

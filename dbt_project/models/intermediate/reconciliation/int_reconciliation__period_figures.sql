@@ -14,7 +14,6 @@
 --   sales_order_value: what live, non-cancelled ERP sales orders book (their lines' net amounts,
 --     before tax) by posting period and subsidiary.
 {{ config(materialized='table') }}
-{%- set time_entity = 'time_entries.legal_entity_id' if var('q2c_consultant_entity') == 'project_customer' else 'resources.legal_entity_id' %}
 
 with
 
@@ -70,7 +69,7 @@ sales_order_lines as (
 time_amounts as (
     select
         periods.period_id,
-        {{ time_entity }} as legal_entity_id,
+        {{ time_entity() }} as legal_entity_id,
         time_entries.currency,
         sum(case when time_entries.is_billed then time_entries.hours * time_entries.billable_rate end) as psa_billed_amount,
         sum(case when time_entries.is_approved and time_entries.is_billable then time_entries.hours end) as approved_billable_hours,
@@ -82,7 +81,7 @@ time_amounts as (
         on time_entries.spent_date between periods.start_date and periods.end_date
     group by
         periods.period_id,
-        {{ time_entity }},
+        {{ time_entity() }},
         time_entries.currency
 ),
 
