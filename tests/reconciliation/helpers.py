@@ -11,6 +11,19 @@ import duckdb
 Key = tuple[str, str, str]
 """(exception_type, source_system, source_record_id), the contract's key."""
 
+EXCEPTION_TYPES = {
+    "unbilled_approved_time",
+    "billed_time_missing_invoice",
+    "missing_tax_code",
+    "invoice_rate_variance",
+    "booking_drift",
+    "project_without_contract",
+    "duplicate_customer",
+    "invoice_currency_mismatch",
+    "reporting_drift",
+}
+"""Every type the simulator plants (and generate plants each at least once)."""
+
 OPEN_GROUND_TRUTH = """
     select exception_type, source_system, source_record_id
     from sim_ground_truth where resolved_at is null

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reconciliation.helpers import (
+    EXCEPTION_TYPES,
     OPEN_EXCEPTIONS,
     OPEN_GROUND_TRUTH,
     by_type,
@@ -12,18 +13,6 @@ from tests.reconciliation.helpers import (
     precision_recall,
 )
 from tests.support import BuiltWarehouse, failed_steps
-
-EXCEPTION_TYPES = {
-    "unbilled_approved_time",
-    "billed_time_missing_invoice",
-    "missing_tax_code",
-    "invoice_rate_variance",
-    "booking_drift",
-    "project_without_contract",
-    "duplicate_customer",
-    "invoice_currency_mismatch",
-    "reporting_drift",
-}
 
 MARTS = {
     "unbilled_approved_time": "unbilled_approved_time",

@@ -1,0 +1,118 @@
+"""The second simulated firm, "atelier": the same kind of business, written down with other
+conventions at every point the tenant profile names (simulator/firm/tenants.py), read through
+its own profile alone (pipelines/tenants/atelier.yml). Every planted problem is found, and
+only those, on the first run and after the firm has moved on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import patched_environ
+from simulator.firm import FirmParams, advance
+from simulator.harness import simulated_sources
+from tests.conftest import AS_OF
+from tests.reconciliation.helpers import (
+    EXCEPTION_TYPES,
+    OPEN_EXCEPTIONS,
+    OPEN_GROUND_TRUTH,
+    Key,
+    by_type,
+    keys,
+    query,
+)
+from tests.support import failed_steps, run_refresh_job
+
+ADVANCES = (7, 7)
+
+
+@dataclass
+class Run:
+    found: set[Key]
+    truth: set[Key]
+    failed: list[str]
+
+
+@dataclass
+class Atelier:
+    warehouse: Path
+    first: Run
+    second: Run
+    firm_facts: dict[str, object]
+
+
+def _run(sim: object, warehouse: Path) -> Run:
+    result = run_refresh_job()
+    return Run(
+        keys(query(warehouse, OPEN_EXCEPTIONS)),
+        keys(sim.firm.execute(OPEN_GROUND_TRUTH).fetchall()),
+        failed_steps(result),
+    )
+
+
+@pytest.fixture(scope="module")
+def atelier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Atelier]:
+    data_dir = tmp_path_factory.mktemp("q2c-atelier")
+    params = FirmParams(seed=11, scale="small", as_of=AS_OF, problem_rate=0.03, tenant="atelier")
+    firm = data_dir / "simulator" / "firm.duckdb"
+    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
+        assert sim.env["Q2C_TENANT_PROFILE"].endswith("atelier.yml")
+        facts = {
+            "cross_entity_projects": sim.firm.execute(
+                """select count(*) from hv_time_entries te
+                   join hv_projects p on p.id = te.project_id and p.is_billable
+                   where te.user_id in (select user_id from hv_time_entries te2
+                       join hv_projects p2 on p2.id = te2.project_id
+                       group by user_id having count(distinct p2.client_currency) > 1)"""
+            ).fetchone()[0],
+        }
+        first = _run(sim, data_dir / "warehouse.duckdb")
+        for days in ADVANCES:
+            advance(sim.firm, days=days)
+        second = _run(sim, data_dir / "warehouse.duckdb")
+        yield Atelier(data_dir / "warehouse.duckdb", first, second, facts)
+
+
+def test_the_refresh_builds_from_the_profile_alone(atelier: Atelier) -> None:
+    assert atelier.first.failed == [] and atelier.second.failed == []
+
+
+def test_every_planted_problem_is_found_and_only_those(atelier: Atelier) -> None:
+    # every exception type is planted at least once, so every one is scored
+    assert {k[0] for k in atelier.first.truth} == EXCEPTION_TYPES
+    assert by_type(atelier.first.found, atelier.first.truth) == {}
+
+
+def test_after_advance_too(atelier: Atelier) -> None:
+    assert atelier.second.truth != atelier.first.truth
+    assert by_type(atelier.second.found, atelier.second.truth) == {}
+
+
+def test_the_links_are_the_firms_own(atelier: Atelier) -> None:
+    """What makes the tenant different reached the warehouse: the rules above ran on it."""
+    (codes_are_deals,) = query(
+        atelier.warehouse,
+        "select count(*) from raw_psa.projects p join raw_crm.opportunities o on o.id = p.code",
+    )[0:1]
+    assert codes_are_deals == (0,)
+    columns = {
+        r[0]
+        for r in query(
+            atelier.warehouse,
+            "select column_name from information_schema.columns where table_schema = 'raw_erp'",
+        )
+    }
+    assert {"custbody_crm_deal_ref", "custcol_harvest_job", "otherrefnum"} <= columns
+    assert "custbody_sf_opportunity_id" not in columns
+    assert "custentity_billing_country" not in columns
+    # every link the profile declares covers what it should
+    coverage = query(
+        atelier.warehouse, "select link, coverage from reconciliation.link_coverage order by 1"
+    )
+    assert coverage and all(c >= 0.9 for _, c in coverage), coverage
+    # consultants staffed on another entity's customers, and no unmapped vocabulary
+    assert atelier.firm_facts["cross_entity_projects"] > 0
+    assert query(atelier.warehouse, "select count(*) from lookups.lookup_stages")[0][0] >= 11
