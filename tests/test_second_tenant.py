@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.cli import main
+from pipelines.lib.tenant import DEFAULT_PROFILE
 from pipelines.settings import patched_environ
 from simulator.firm import FirmParams, advance
 from simulator.harness import simulated_sources
@@ -116,3 +118,34 @@ def test_the_links_are_the_firms_own(atelier: Atelier) -> None:
     # consultants staffed on another entity's customers, and no unmapped vocabulary
     assert atelier.firm_facts["cross_entity_projects"] > 0
     assert query(atelier.warehouse, "select count(*) from lookups.lookup_stages")[0][0] >= 11
+
+
+def test_doctor_passes_it_on_its_profile_and_names_each_mismatch_on_the_other(
+    atelier: Atelier, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["doctor"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    # the first firm's profile names fields this firm's systems do not have
+    with patched_environ({"Q2C_TENANT_PROFILE": str(DEFAULT_PROFILE)}):
+        code = main(["doctor"])
+    failed = {
+        line.split(":")[0]: line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("FAIL")
+    }
+    assert code == 1
+    assert set(failed) == {
+        "FAIL crm accounts",
+        "FAIL erp customer",
+        "FAIL erp transaction",
+        "FAIL erp transactionline",
+    }, failed
+    # each with the vendor's own words, naming the field, and the setting to change
+    for resource, field in (
+        ("FAIL crm accounts", "No such column 'ParentId' on entity 'Account'"),
+        ("FAIL erp customer", "custentity_billing_country"),
+        ("FAIL erp transaction", "custbody_sf_opportunity_id"),
+        ("FAIL erp transactionline", "custcol_psa_project_id"),
+    ):
+        assert field in failed[resource], failed[resource]
+        assert "Q2C_TENANT_PROFILE" in failed[resource], failed[resource]

@@ -153,9 +153,18 @@ def vendor_message(response: Response, limit: int = 300) -> str:
             for key in ("error_description", "message", "error", "title"):
                 if item.get(key):
                     code = item.get("errorCode")
-                    found.append(f"{code}: {item[key]}" if code else str(item[key]))
+                    text = _explanation(str(item[key]))
+                    found.append(f"{code}: {text}" if code else text)
                     break
-    return "; ".join(found)[:limit]
+    return " ".join("; ".join(found).split())[:limit]
+
+
+def _explanation(message: str) -> str:
+    """The line of a multi-line vendor message that explains it: Salesforce repeats the query
+    and points at the column first (``\nSELECT ...\n ^\nERROR at Row:1:Column:40\nNo such
+    column 'ParentId' on entity 'Account'...``), and puts the reason last."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1] if len(lines) > 1 else message
 
 
 def permanent_failure(error: BaseException, base_url: str | None = None) -> SourceError | None:

@@ -95,7 +95,7 @@ class NetSuiteApi:
     name = "netsuite"
     prefix = "/erp"
 
-    def __init__(self, token: str, field_names: Mapping[str, str] | None = None) -> None:
+    def __init__(self, token: str, field_names: Mapping[str, str | None] | None = None) -> None:
         self._token = token
         self._field_names = dict(field_names or {})
 

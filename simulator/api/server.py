@@ -179,10 +179,11 @@ class SimulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: FaultConfig | None = None,
-        erp_field_names: Mapping[str, str] | None = None,
+        erp_field_names: Mapping[str, str | None] | None = None,
         hidden_crm_fields: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
-        """`erp_field_names` (stored column -> the account's custom field id) and
+        """`erp_field_names` (stored column -> the account's custom field id, None for a field
+        it lacks) and
         `hidden_crm_fields` (stored table -> fields the org hides) are the firm's tenant
         conventions (simulator.firm.tenants)."""
         if not token:

@@ -492,7 +492,7 @@ def resolve_table(name: str) -> Table | None:
 
 
 class _Compiler:
-    def __init__(self, ast: _Ast, field_names: Mapping[str, str] | None = None) -> None:
+    def __init__(self, ast: _Ast, field_names: Mapping[str, str | None] | None = None) -> None:
         table = resolve_table(ast.table)
         if table is None:
             raise SuiteQLError(f"Record '{ast.table}' was not found.")
@@ -501,13 +501,15 @@ class _Compiler:
         if ast.alias:
             self.names.add(ast.alias.lower())
         # the account's name of each field -> (that name, stored column, kind): a custom
-        # field is known by the script id the account gave it, never the stored name
+        # field is known by the script id the account gave it, never the stored name, and
+        # a field the account does not have (renamed to None) is not known at all
         renamed = field_names or {}
+        self.renamed = {name: renamed.get(name, name) for name in table.column_names}
         self.types = {
-            renamed.get(name, name).lower(): (renamed.get(name, name), name, _kind_of(t))
-            for name, t in table.columns
+            vendor.lower(): (vendor, name, _kind_of(t))
+            for (name, t), vendor in zip(table.columns, self.renamed.values(), strict=True)
+            if vendor is not None
         }
-        self.renamed = renamed
         self.ast = ast
 
     def column(self, node: Col) -> tuple[str, str]:
@@ -652,7 +654,7 @@ class _Compiler:
                 if qualifier is not None and qualifier.lower() not in self.names:
                     raise SuiteQLError(f"Unknown identifier '{qualifier}.*'.")
                 columns.extend(
-                    (self.renamed.get(name, name), f'"{name}"') for name in self.table.column_names
+                    (vendor, f'"{name}"') for name, vendor in self.renamed.items() if vendor
                 )
                 continue
             sql, _ = self.value(item.expr)
@@ -692,10 +694,11 @@ class _Compiler:
         return self.value(expr)[0]
 
 
-def parse_suiteql(text: str, field_names: Mapping[str, str] | None = None) -> SuiteQuery:
+def parse_suiteql(text: str, field_names: Mapping[str, str | None] | None = None) -> SuiteQuery:
     """Parse, validate and compile SuiteQL; raise :class:`SuiteQLError` where NetSuite would.
 
-    `field_names`: stored column -> the script id this account gave the custom field."""
+    `field_names`: stored column -> the script id this account gave the custom field, or None
+    for a field this account does not have."""
     if not isinstance(text, str) or not text.strip():
         raise SuiteQLError("Invalid or unsupported search. The query is empty.")
     return _Compiler(_Parser(text).parse(), field_names).compile()

@@ -51,8 +51,9 @@ class Conventions:
     """Role code (and FIXED_FEE_ITEM) -> NetSuite itemid."""
     first_words: tuple[str, ...] | None = None
     """First words of company names (None: names.FIRST_WORDS)."""
-    erp_field_names: dict[str, str] = field(default_factory=dict)
-    """Stored NetSuite column -> the script id this account gave the custom field."""
+    erp_field_names: dict[str, str | None] = field(default_factory=dict)
+    """Stored NetSuite column -> the script id this account gave the custom field (None: the
+    account has no such field, and the API refuses it)."""
     hidden_crm_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Salesforce object -> standard fields the integration user cannot see."""
 
@@ -144,6 +145,7 @@ ATELIER = Conventions(
     erp_field_names={
         "custbody_sf_opportunity_id": "custbody_crm_deal_ref",
         "custcol_psa_project_id": "custcol_harvest_job",
+        "custentity_billing_country": None,
     },
     hidden_crm_fields={"sf_account": ("ParentId",)},
 )

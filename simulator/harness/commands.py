@@ -23,6 +23,7 @@ from pipelines.cli import (
     serve_ui,
     write_report,
 )
+from pipelines.lib.tenant import TENANT_PROFILE_VAR
 from pipelines.settings import AS_OF_VAR, Settings, parse_as_of
 
 
@@ -40,16 +41,29 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from simulator.harness.sources import simulated_sources
 
     as_of = parse_as_of(args.as_of, "--as-of") or settings.as_of
-    params = FirmParams(
-        seed=args.seed, scale=args.scale, as_of=as_of, problem_rate=args.problem_rate
-    )
+    try:
+        params = FirmParams(
+            seed=args.seed,
+            scale=args.scale,
+            as_of=as_of,
+            problem_rate=args.problem_rate,
+            tenant=args.tenant,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     started = time.monotonic()
-    say(f"q2c demo: generating the simulated firm ({args.scale}, seed {args.seed}, as of {as_of})")
+    say(
+        f"q2c demo: generating the simulated firm {args.tenant} "
+        f"({args.scale}, seed {args.seed}, as of {as_of})"
+    )
     _reset_warehouse(settings)
     with simulated_sources(firm_path(settings), params) as sim:
         say(f"q2c demo: simulator serving CRM, PSA and ERP at {sim.server.url}")
         write_ground_truth(sim.firm, ground_truth_path(settings))
-        settings = dataclasses.replace(settings, as_of=sim.as_of)
+        # the runs read the firm through its tenant profile (the simulated sources name it)
+        settings = dataclasses.replace(
+            settings, as_of=sim.as_of, tenant_profile=Path(sim.env[TENANT_PROFILE_VAR])
+        )
         period = last_closed_month(settings.as_of)
         say(f"q2c demo: materializing every asset, with the month-end report of {period}")
         gates_failed = False
@@ -125,6 +139,12 @@ def register(sub: Any) -> None:
         help=f"the firm's and the reconciliation's date (default {AS_OF_VAR}, else today)",
     )
     demo.add_argument("--problem-rate", type=float, default=0.03)
+    demo.add_argument(
+        "--tenant",
+        default="simulator",
+        help="which simulated firm (simulator.firm.tenants): its conventions, and its tenant "
+        "profile pipelines/tenants/<tenant>.yml",
+    )
     demo.set_defaults(func=cmd_demo)
 
     ui = sub.add_parser(

@@ -98,11 +98,12 @@ def simulated_sources(
             erp_field_names=conventions.erp_field_names,
             hidden_crm_fields=conventions.hidden_crm_fields,
         ).start()
-        env = source_env(server.url, token, as_of)
-        # the runs read the firm through its own profile, unless the caller chose one
-        env[TENANT_PROFILE_VAR] = os.environ.get(TENANT_PROFILE_VAR) or str(
-            tenant_profile(conventions.name)
-        )
+        # the runs read the firm through its own profile (a caller that wants to read it
+        # through another sets that inside, or passes it in the run's settings)
+        env = {
+            **source_env(server.url, token, as_of),
+            TENANT_PROFILE_VAR: str(tenant_profile(conventions.name)),
+        }
         try:
             with patched_environ(env):
                 yield SimulatedSources(server, firm, db_path, env)
