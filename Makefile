@@ -15,7 +15,7 @@ export DAGSTER_HOME := $(CURDIR)
 # dagster.yaml keeps Dagster's storage under Q2C_DAGSTER_DIR (q2c sets the same default).
 export Q2C_DAGSTER_DIR ?= $(or $(Q2C_DATA_DIR),$(CURDIR)/data)/dagster
 
-.PHONY: demo test ui run lint bench chaos manifest env clean
+.PHONY: demo test ui run lint bench score chaos manifest env clean
 
 demo: env $(MANIFEST)  ## Simulated firm -> warehouse -> checks -> month-end report, with a summary
 	$(BIN)/q2c demo
@@ -31,6 +31,9 @@ run: env $(MANIFEST)  ## Materialize everything against the configured sources
 
 bench: env $(MANIFEST)  ## Benchmarks at small, medium and large (minutes); results in benchmarks/results
 	$(BIN)/python -m benchmarks.bench --scales $(or $(SCALES),small medium large)
+
+score: env $(MANIFEST)  ## Precision/recall per simulated tenant and scale, first run and after advance (~15 min)
+	$(BIN)/python -m benchmarks.score --scales $(or $(SCALES),small medium)
 
 chaos: env $(MANIFEST)  ## Fault suite: q2c run through faults, kill -9 and malformed records, vs a clean run (~10 min)
 	$(BIN)/python -m simulator.chaos

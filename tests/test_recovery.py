@@ -23,6 +23,7 @@ from pipelines.settings import PROJECT_ROOT, patched_environ
 from simulator.firm import FirmParams
 from simulator.harness import simulated_sources
 from tests.conftest import AS_OF
+from tests.support import BuiltWarehouse
 
 RUN_SECONDS = 300
 
@@ -206,3 +207,36 @@ def test_only_temporary_files_of_dead_processes_are_stale(tmp_path: Path) -> Non
     for name in names:
         (tmp_path / name).write_text("x")
     assert [p.name for p in stale_files([tmp_path, tmp_path / "missing"])] == sorted(names[:3])
+
+
+def test_a_failing_dbt_step_ends_its_dbt_build(
+    built_warehouse: BuiltWarehouse, tmp_path: Path
+) -> None:
+    """What the dbt step does when it fails while dbt is building (dagster-dbt itself only
+    forwards an interrupt): dbt is stopped, so nothing goes on writing the warehouse behind the
+    failed run or holds its lock."""
+    import shutil
+
+    import duckdb
+
+    from pipelines.defs.resources import dbt_resource
+    from pipelines.defs.transform.dbt import run_dbt, stop_dbt
+    from pipelines.settings import Settings
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_warehouse.warehouse, warehouse)
+    settings = Settings.resolve(data_dir=tmp_path, warehouse_path=warehouse, as_of=AS_OF)
+    invocation = run_dbt(
+        dbt_resource(), settings, ["build", "--exclude-resource-type", "unit_test"]
+    )
+    deadline = time.monotonic() + 60
+    while invocation.process.poll() is None and time.monotonic() < deadline:
+        try:  # wait until dbt holds the warehouse
+            duckdb.connect(str(warehouse), read_only=True).close()
+        except duckdb.IOException:
+            break
+        time.sleep(0.2)
+    assert invocation.process.poll() is None, "dbt ended before it could be stopped"
+    stop_dbt(invocation)
+    assert invocation.process.poll() is not None
+    duckdb.connect(str(warehouse)).close()  # the lock is free

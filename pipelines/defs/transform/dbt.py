@@ -3,7 +3,10 @@
 The manifest is built ahead of time (``make manifest`` runs ``dbt parse``), never at import.
 """
 
+import contextlib
 import json
+import signal
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,4 +82,26 @@ def dbt_vars(settings: Settings) -> str:
 def warehouse_models(
     context: AssetExecutionContext, dbt: DbtCliResource, settings: RunSettings
 ) -> Iterator[Any]:
-    yield from run_dbt(dbt, settings.for_step(), BUILD_ARGS, context).stream()
+    invocation = run_dbt(dbt, settings.for_step(), BUILD_ARGS, context)
+    try:
+        yield from invocation.stream()
+    except BaseException:
+        stop_dbt(invocation)
+        raise
+
+
+def stop_dbt(invocation: DbtCliInvocation, grace_seconds: float = 10) -> None:
+    """End a dbt command whose step is failing. dagster-dbt forwards an interrupt to dbt and
+    nothing else: an error while it turns dbt's events into Dagster's (a manifest older than
+    the project, say) fails the step and leaves dbt building the warehouse behind it, holding
+    DuckDB's lock. dbt gets SIGINT (it rolls back what it is writing), then SIGKILL."""
+    process = invocation.process
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
