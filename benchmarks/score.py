@@ -22,7 +22,8 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.cli import GatesFailed, materialize_all, prepare_environment
-from pipelines.settings import Settings, patched_environ
+from pipelines.lib.tenant import TENANT_PROFILE_VAR
+from pipelines.settings import Settings
 from simulator.firm import FirmParams, advance
 from simulator.firm.tenants import TENANTS
 from simulator.harness import simulated_sources
@@ -63,8 +64,11 @@ def score_one(
     params = FirmParams(seed=seed, scale=scale, as_of=AS_OF, problem_rate=0.03, tenant=tenant)
     out = []
     firm = data_dir / "simulator" / "firm.duckdb"
-    with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
-        settings = Settings.from_env()
+    with simulated_sources(firm, params) as sim:
+        # every path from this firm's data folder (a run sets them in the environment)
+        settings = Settings.resolve(
+            data_dir=data_dir, as_of=sim.as_of, tenant_profile=sim.env[TENANT_PROFILE_VAR]
+        )
         for label in ("first run", f"after advancing {' + '.join(map(str, ADVANCES))} days"):
             if label != "first run":
                 for days in ADVANCES:

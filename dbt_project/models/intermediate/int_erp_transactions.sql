@@ -4,7 +4,7 @@
 -- two rates: the transaction's own `exchangerate` (transaction -> functional) and the period's
 -- average consolidated rate (functional -> reporting), and the deal: the header custom field, or
 -- for invoices and credit memos the deal of the project their lines bill (profile:
--- links.invoice_deal).
+-- links.invoice_deal), then the deal of the sales order the invoice was created from.
 with
 
 transactions as (
@@ -58,19 +58,26 @@ line_deals as (
 with_period as (
     select
         transactions.* exclude (opportunity_id),
-        {%- if var('q2c_invoice_deal_link') == 'line_project' %}
         case
             when transactions.transaction_type in ('CustInvc', 'CustCred')
-                then coalesce(line_deals.opportunity_id, transactions.opportunity_id)
+                then coalesce(
+                    {%- if var('q2c_invoice_deal_link') == 'line_project' %}
+                    line_deals.opportunity_id,
+                    {%- endif %}
+                    transactions.opportunity_id,
+                    created_from_order.opportunity_id
+                )
             else transactions.opportunity_id
         end as opportunity_id,
-        {%- else %}
-        transactions.opportunity_id,
-        {%- endif %}
         coalesce(transactions.period_id, date_periods.period_id) as effective_period_id
     from transactions
     left join periods as date_periods
         on transactions.transaction_date between date_periods.start_date and date_periods.end_date
+    -- the sales order an invoice was created from names the deal too (the last resort: when the
+    -- project its lines bill names none, e.g. a project whose deal reference was cleared)
+    left join transactions as created_from_order
+        on transactions.created_from_transaction_id = created_from_order.transaction_id
+        and created_from_order.transaction_type = 'SalesOrd'
     {%- if var('q2c_invoice_deal_link') == 'line_project' %}
     left join line_deals
         on transactions.transaction_id = line_deals.transaction_id

@@ -1,6 +1,8 @@
 -- billed_time_missing_invoice (psa, time entry id): Harvest says the entry is billed, but no live
 -- ERP invoice carries its invoice number (or it has none), in the field the tenant profile names
--- (links.billed_time_invoice: tranid, otherrefnum or externalid). Any project, any approval state.
+-- (links.billed_time_invoice: tranid, otherrefnum or externalid): the entries the pairing of
+-- time and invoices (int_reconciliation__billed_time_invoices) leaves unpaired. Any project, any
+-- approval state.
 with
 
 time_entries as (
@@ -8,9 +10,8 @@ time_entries as (
     where is_billed
 ),
 
-invoices as (
-    select * from {{ ref('invoices') }}
-    where invoice_type = 'invoice'
+pairing as (
+    select * from {{ ref('int_reconciliation__billed_time_invoices') }}
 ),
 
 legal_entities as (
@@ -20,12 +21,9 @@ legal_entities as (
 missing as (
     select time_entries.*
     from time_entries
-    where time_entries.invoice_number is null
-        or not exists (
-            select 1
-            from invoices
-            where invoices.psa_invoice_number = time_entries.invoice_number
-        )
+    inner join pairing
+        on time_entries.time_entry_id = pairing.time_entry_id
+    where not pairing.is_paired
 ),
 
 final as (

@@ -40,6 +40,11 @@ time_entries as (
     where is_billed
 ),
 
+pairing as (
+    select * from {{ ref('int_reconciliation__billed_time_invoices') }}
+    where is_paired
+),
+
 won_to_project as (
     select
         periods.period_id,
@@ -72,12 +77,11 @@ time_to_invoice as (
     select
         time_entries.period_id,
         time_entries.legal_entity_id,
-        sum(time_entries.hours * {{ dbt.datediff('time_entries.spent_date', utc_date('invoices.created_at'), 'day') }})
+        sum(time_entries.hours * {{ dbt.datediff('time_entries.spent_date', utc_date('pairing.invoice_created_at'), 'day') }})
             / nullif(sum(time_entries.hours), 0) as time_to_invoice_days
     from time_entries
-    inner join invoices
-        on time_entries.invoice_number = invoices.psa_invoice_number
-        and invoices.invoice_type = 'invoice'
+    inner join pairing
+        on time_entries.time_entry_id = pairing.time_entry_id
     group by
         time_entries.period_id,
         time_entries.legal_entity_id

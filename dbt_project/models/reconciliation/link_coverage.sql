@@ -11,18 +11,13 @@ projects as (
     select * from {{ ref('projects') }}
 ),
 
-invoices as (
-    select * from {{ ref('invoices') }}
-    where invoice_type = 'invoice'
-),
-
 invoice_lines as (
     select * from {{ ref('invoice_lines') }}
     where invoice_type = 'invoice'
 ),
 
-time_entries as (
-    select * from {{ ref('time_entries') }}
+billed_time_invoices as (
+    select * from {{ ref('int_reconciliation__billed_time_invoices') }}
 ),
 
 customers as (
@@ -62,15 +57,10 @@ members as (
     select
         'billed_time_invoice',
         'psa',
-        time_entries.source_record_id,
-        exists (
-            select 1
-            from invoices
-            where invoices.psa_invoice_number = time_entries.invoice_number
-        )
-    from time_entries
-    where time_entries.is_billed
-        and time_entries.invoice_number is not null
+        billed_time_invoices.source_record_id,
+        billed_time_invoices.is_paired
+    from billed_time_invoices
+    where billed_time_invoices.invoice_number is not null
 
     union all
 
