@@ -111,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"| {tenant} | {scale} | {label} | {len(scores)} | {expected} | {found} "
                         f"| {low_p:.2f} | {low_r:.2f} | {seconds:.0f} |"
                     )
-    lines += ["", "Precision and recall are the lowest over the exception types of the run."]
+    lines += [
+        "",
+        "Precision and recall are the lowest over the exception types of the run; seconds are "
+        "the run's wall time, whatever else the machine was doing (not a benchmark).",
+    ]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
     say(f"written {RESULTS}")
     return 0 if perfect else 1
