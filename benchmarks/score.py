@@ -25,7 +25,9 @@ from pipelines.cli import GatesFailed, materialize_all, prepare_environment
 from pipelines.lib.tenant import TENANT_PROFILE_VAR
 from pipelines.settings import Settings
 from simulator.firm import FirmParams, advance
+from simulator.firm.store import Store
 from simulator.firm.tenants import TENANTS
+from simulator.firm.truth import open_truth
 from simulator.harness import simulated_sources
 from simulator.harness.score import TypeScore, format_scores, open_exceptions, score
 from simulator.harness.sources import firm_as_of
@@ -49,14 +51,6 @@ def _run(settings: Settings) -> float:
     return time.monotonic() - started
 
 
-def _truth(firm: object) -> set[tuple[str, str, str]]:
-    rows = firm.execute(
-        "select exception_type, source_system, source_record_id from sim_ground_truth "
-        "where resolved_at is null"
-    ).fetchall()
-    return {(a, b, str(c)) for a, b, c in rows}
-
-
 def score_one(
     tenant: str, scale: str, seed: int, work: Path
 ) -> list[tuple[str, list[TypeScore], float]]:
@@ -76,7 +70,8 @@ def score_one(
                 as_of = date.fromisoformat(firm_as_of(sim.firm))
                 settings = dataclasses.replace(settings, as_of=as_of)
             seconds = _run(settings)
-            scores = score(open_exceptions(settings.warehouse_path), _truth(sim.firm))
+            truth = {(t, s, str(r)) for t, s, r in open_truth(Store(sim.firm))}
+            scores = score(open_exceptions(settings.warehouse_path), truth)
             say(f"{tenant} {scale} {label} ({seconds:.0f} s)\n{format_scores(scores)}")
             out.append((label, scores, seconds))
     return out

@@ -43,7 +43,6 @@ class Atelier:
     warehouse: Path
     first: Run
     second: Run
-    firm_facts: dict[str, object]
 
 
 def _run(sim: object, warehouse: Path) -> Run:
@@ -62,20 +61,11 @@ def atelier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Atelier]:
     firm = data_dir / "simulator" / "firm.duckdb"
     with patched_environ({"Q2C_DATA_DIR": str(data_dir)}), simulated_sources(firm, params) as sim:
         assert sim.env["Q2C_TENANT_PROFILE"].endswith("atelier.yml")
-        facts = {
-            "cross_entity_projects": sim.firm.execute(
-                """select count(*) from hv_time_entries te
-                   join hv_projects p on p.id = te.project_id and p.is_billable
-                   where te.user_id in (select user_id from hv_time_entries te2
-                       join hv_projects p2 on p2.id = te2.project_id
-                       group by user_id having count(distinct p2.client_currency) > 1)"""
-            ).fetchone()[0],
-        }
         first = _run(sim, data_dir / "warehouse.duckdb")
         for days in ADVANCES:
             advance(sim.firm, days=days)
         second = _run(sim, data_dir / "warehouse.duckdb")
-        yield Atelier(data_dir / "warehouse.duckdb", first, second, facts)
+        yield Atelier(data_dir / "warehouse.duckdb", first, second)
 
 
 def test_the_refresh_builds_from_the_profile_alone(atelier: Atelier) -> None:
@@ -95,11 +85,10 @@ def test_after_advance_too(atelier: Atelier) -> None:
 
 def test_the_links_are_the_firms_own(atelier: Atelier) -> None:
     """What makes the tenant different reached the warehouse: the rules above ran on it."""
-    (codes_are_deals,) = query(
-        atelier.warehouse,
-        "select count(*) from raw_psa.projects p join raw_crm.opportunities o on o.id = p.code",
-    )[0:1]
-    assert codes_are_deals == (0,)
+    codes_are_deals = (
+        "select count(*) from raw_psa.projects p join raw_crm.opportunities o on o.id = p.code"
+    )
+    assert query(atelier.warehouse, codes_are_deals) == [(0,)]
     columns = {
         r[0]
         for r in query(
@@ -115,9 +104,25 @@ def test_the_links_are_the_firms_own(atelier: Atelier) -> None:
         atelier.warehouse, "select link, coverage from reconciliation.link_coverage order by 1"
     )
     assert coverage and all(c >= 0.9 for _, c in coverage), coverage
-    # consultants staffed on another entity's customers, and no unmapped vocabulary
-    assert atelier.firm_facts["cross_entity_projects"] > 0
-    assert query(atelier.warehouse, "select count(*) from lookups.lookup_stages")[0][0] >= 11
+    # consultants whose billable time counts for more than one entity (staffed across them)
+    (staffed_across,) = query(
+        atelier.warehouse,
+        """select count(*) from (
+               select user_id from canonical.time_entries where is_billable_project
+               group by user_id having count(distinct legal_entity_id) > 1)""",
+    )[0]
+    assert staffed_across > 0
+    # and its vocabulary is all mapped: every stage and Harvest role is in the profile
+    unmapped = query(
+        atelier.warehouse,
+        """select
+               (select count(*) from staging.stg_salesforce__opportunities
+                where stage_name not in (select stage_name from lookups.lookup_stages)),
+               (select count(*) from canonical.resources where unmapped_roles is not null),
+               (select count(*) from canonical.time_entries where role_code is null
+                and is_billable_project)""",
+    )
+    assert unmapped == [(0, 0, 0)]
 
 
 def test_doctor_passes_it_on_its_profile_and_names_each_mismatch_on_the_other(

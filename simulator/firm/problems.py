@@ -635,7 +635,7 @@ _OPEN_INVOICES = f"""
            t.postingperiod
     from ns_transaction t join ns_accountingperiod p on p.id = t.postingperiod
     where t.type = 'CustInvc' and not p.closed and t.createddate < ?
-      and exists (select 1 from ns_transactionline l join ns_item i on i.id = l.item
+      and exists (select 1 from ns_transactionline l
                   where l.transaction = t.id and l.item <> {FIXED_FEE_ID})
     order by t.id
 """
@@ -830,6 +830,7 @@ def plant_backdated_time(ctx: Ctx, at: datetime) -> str | None:
     entry_id = ctx.store.next_ids("hv_time_entry", 1)[0]
     insert_with_names(
         ctx.store,
+        ctx.params.conventions.harvest_invoice_prefix,
         "hv_time_entries",
         pd.DataFrame(
             [

@@ -452,9 +452,7 @@ _TIME_COLUMNS = (
 )
 
 
-def insert_with_names(
-    store: Store, table: str, frame: pd.DataFrame, invoice_prefix: str = "INV"
-) -> int:
+def insert_with_names(store: Store, invoice_prefix: str, table: str, frame: pd.DataFrame) -> int:
     """Insert time entries or expenses, filling the nested objects' columns by joins (a
     billed entry's invoice number is `invoice_prefix` and its ERP invoice's number)."""
     if len(frame) == 0:

@@ -135,10 +135,9 @@ def run_window(
         np.arange(len(expenses), dtype=np.int64)
         + store.next_ids("hv_expense", len(expenses)).start,
     )
-    psa.insert_with_names(
-        store, "hv_time_entries", entries, plan.params.conventions.harvest_invoice_prefix
-    )
-    psa.insert_with_names(store, "hv_expenses", expenses)
+    prefix = plan.params.conventions.harvest_invoice_prefix
+    psa.insert_with_names(store, prefix, "hv_time_entries", entries)
+    psa.insert_with_names(store, prefix, "hv_expenses", expenses)
 
     billing.settle_window(store, plan, batch, rates, t1, t2)
     key_to_id = batch.flush(store)
