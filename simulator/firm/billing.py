@@ -130,9 +130,9 @@ def invoice_header(
     memo: str,
     trandate: date | None = None,
 ) -> dict:
-    trandate = trandate or month_end(month)
-    pid = period_id(rates.params, trandate)
     conv = rates.params.conventions
+    trandate = trandate or (created.date() if conv.invoice_dated_when_raised else month_end(month))
+    pid = period_id(rates.params, trandate)
     header = {
         "key": f"INV:{tranid}",
         "tranid": tranid,

@@ -9,7 +9,8 @@ pipeline must find every planted problem of every tenant from its profile alone.
 - ``simulator``: the first firm. The Harvest project code is the Opportunity Id; a Harvest
   invoice number is the NetSuite document number; invoices carry the deal in a header field;
   customers carry their country in a custom field; a consultant's office is one of their
-  Harvest roles; role, ProductCode and NetSuite item share one code.
+  Harvest roles; role, ProductCode and NetSuite item share one code; an invoice is dated
+  the last day of the month it bills.
 - ``atelier``: a second firm that does each of those differently (see ATELIER below).
 """
 
@@ -56,6 +57,10 @@ class Conventions:
     account has no such field, and the API refuses it)."""
     hidden_crm_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Salesforce object -> standard fields the integration user cannot see."""
+    invoice_dated_when_raised: bool = False
+    """False: an invoice is dated the last day of the month it bills, so it posts in the
+    month worked. True: it is dated the day it is raised (INVOICE_LAG_DAYS into the next
+    month) and posts there."""
 
     def project_deal_sql(self, alias: str) -> str:
         """SQL over hv_projects `alias`: the Opportunity Id the project names."""
@@ -148,6 +153,7 @@ ATELIER = Conventions(
         "custentity_billing_country": None,
     },
     hidden_crm_fields={"sf_account": ("ParentId",)},
+    invoice_dated_when_raised=True,
 )
 
 TENANTS: dict[str, Conventions] = {t.name: t for t in (SIMULATOR, ATELIER)}

@@ -40,8 +40,11 @@ COLUMNS = (
 # The reporting-drift rule of the contract (simulator/README.md), on the vendor tables.
 # Returns one row per drifting `YYYY-MM|<subsidiary>` with the earliest timestamp of a
 # record that changed a closed period after its close (null when only (b) applies).
-# Time counts for the consultant's home office, or (a firm that staffs across entities)
-# for the entity of the customer served: `reporting_drift_sql(conventions)`.
+# Billed time counts where the invoice that billed it posts (the live invoice carrying its
+# Harvest invoice number, in tranid or otherrefnum as the firm keys it, the lowest id when
+# two do); time no invoice carries counts where it was worked, for the consultant's home
+# office, or (a firm that staffs across entities) for the entity of the customer served:
+# `reporting_drift_sql(conventions)`.
 _REPORTING_DRIFT_SQL = """
 with periods as (
     select id, startdate, enddate, closed, closedondate from ns_accountingperiod
@@ -71,13 +74,23 @@ served as (
     select c.id as client_id, n.subsidiary
     from hv_clients c join ns_customer n on n.id = c.id - {hv_client} + {ns_customer}
 ),
+billing_invoice as (
+    select {invoice_number} as number,
+           arg_min(postingperiod, id) as period, arg_min(subsidiary, id) as subsidiary
+    from ns_transaction
+    where type = 'CustInvc' and {invoice_number} is not null
+    group by all
+),
 tm_time as (
-    select te.*, h.subsidiary, c.currency, p.id as period, p.closed, p.closedondate
+    select te.*, h.subsidiary, c.currency, p.id as period, p.closed, p.closedondate,
+           coalesce(b.period, p.id) as billed_period,
+           coalesce(b.subsidiary, h.subsidiary) as billed_subsidiary
     from hv_time_entries te
     join hv_projects pr on pr.id = te.project_id and pr.is_billable and not pr.is_fixed_fee
     join hv_clients c on c.id = pr.client_id
     {entity_join}
     join periods p on te.spent_date between p.startdate and p.enddate
+    left join billing_invoice b on te.is_billed and b.number = te.invoice_number
 ),
 invoice_lines as (
     select l.*, t.postingperiod as period, cur.symbol as currency,
@@ -89,7 +102,8 @@ invoice_lines as (
 ),
 psa_value as (
     select period, subsidiary, sum(amount * rate) as value from (
-        select period, subsidiary, currency, sum(hours * billable_rate) as amount
+        select billed_period as period, billed_subsidiary as subsidiary, currency,
+               sum(hours * billable_rate) as amount
         from tm_time where is_billed group by all
     ) join conversion using (period, currency, subsidiary)
     group by all
@@ -134,6 +148,7 @@ def reporting_drift_sql(conv: Conventions) -> str:
         hv_client=ids.HV_CLIENT,
         ns_customer=ids.NS_CUSTOMER,
         fixed_fee_item=ITEM_IDS[FIXED_FEE_ITEM],
+        invoice_number="otherrefnum" if conv.invoice_number_in_otherrefnum else "tranid",
         entity_join=(
             "join home h on h.user_id = te.user_id"
             if conv.office_in_roles

@@ -91,7 +91,9 @@ RULES: dict[str, str] = {
         where t.type = 'CustInvc' and c.symbol <> o.CurrencyIsoCode
     """,
     # Written apart from truth.REPORTING_DRIFT_SQL on purpose: ERP amounts are converted
-    # with each invoice's own exchangerate, PSA amounts entry by entry.
+    # with each invoice's own exchangerate, PSA amounts entry by entry. Billed time counts
+    # where the invoice numbered as Harvest shows it posts; time no invoice has, where it
+    # was worked, for the consultant's office.
     "reporting_drift": """
         with period as (select * from ns_accountingperiod),
         usd as (
@@ -104,21 +106,29 @@ RULES: dict[str, str] = {
             select s.id as sub, c.symbol as ccy from ns_subsidiary s
             join ns_currency c on c.id = s.currency
         ),
-        psa as (
-            select p.id as period,
-                   case u.roles[2] when 'New York' then 1 when 'London' then 2 else 3 end
-                       as sub,
-                   sum(te.hours * te.billable_rate * round(a.r / b.r, 6)) as v
+        first_invoice as (
+            select distinct on (tranid) tranid, postingperiod, subsidiary
+            from ns_transaction where type = 'CustInvc' order by tranid, id
+        ),
+        billed as (
+            select te.hours * te.billable_rate as amount, cl.currency as ccy,
+                   coalesce(i.postingperiod, p.id) as period,
+                   coalesce(i.subsidiary, case u.roles[2] when 'New York' then 1
+                                          when 'London' then 2 else 3 end) as sub
             from hv_time_entries te
             join hv_projects pr on pr.id = te.project_id
             join hv_clients cl on cl.id = pr.client_id
             join hv_users u on u.id = te.user_id
             join period p on te.spent_date between p.startdate and p.enddate
-            join functional f on f.sub = (case u.roles[2] when 'New York' then 1
-                                          when 'London' then 2 else 3 end)
-            join usd a on a.period = p.id and a.ccy = cl.currency
-            join usd b on b.period = p.id and b.ccy = f.ccy
+            left join first_invoice i on i.tranid = te.invoice_number
             where te.is_billed and pr.is_billable and not pr.is_fixed_fee
+        ),
+        psa as (
+            select billed.period, billed.sub, sum(billed.amount * round(a.r / b.r, 6)) as v
+            from billed
+            join functional f on f.sub = billed.sub
+            join usd a on a.period = billed.period and a.ccy = billed.ccy
+            join usd b on b.period = billed.period and b.ccy = f.ccy
             group by all
         ),
         erp as (

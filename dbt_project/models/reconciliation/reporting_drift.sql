@@ -13,6 +13,10 @@
 --   can flag periods the contract does not, e.g. a re-scoped deal, or a deleted PSA project):
 --     bookings_vs_sales_orders: CRM bookings and ERP sales orders of the period differ beyond the
 --       same tolerance; amount = bookings - sales orders;
+--     billed_time_without_invoice: billed time no ERP invoice carries (it counts in the PSA value
+--       where it was worked; billed_time_missing_invoice lists the entries); amount = its value;
+--     invoice_without_billed_time: invoiced lines (fixed fee aside) of invoices no billed time
+--       names, so the ERP value holds them with nothing to compare; amount = their value;
 --     frozen_figures_changed: a figure frozen when the warehouse first saw the period closed
 --       (period_close_snapshots) differs from its recomputed value; amount = the change of the
 --       first changed figure (invoiced, approved billable value, PSA billed, bookings, sales
@@ -95,6 +99,45 @@ bookings_vs_sales_orders as (
     where {{ beyond_tolerance('figures.bookings_value', 'figures.sales_order_value', var('drift_tolerance_pct'), var('drift_tolerance_abs'), base='larger') }}
 ),
 
+-- the parts of the PSA and ERP values that no pairing of billed time and invoice explains
+unpaired as (
+    select
+        figures.period_id,
+        figures.legal_entity_id,
+        'billed_time_without_invoice' as reason,
+        figures.psa_unpaired_billed_value as amount,
+        cast(null as integer) as record_count,
+        cast(null as {{ dbt.type_timestamp() }}) as first_changed_at,
+        figures.end_date as occurred_on,
+        {{ dbt.concat([
+            "'PSA billed '",
+            "cast(figures.psa_unpaired_billed_value as " ~ dbt.type_string() ~ ")",
+            "' on invoices the ERP does not have '",
+            "figures.functional_currency",
+        ]) }} as details
+    from figures
+    where figures.psa_unpaired_billed_value <> 0
+
+    union all
+
+    select
+        figures.period_id,
+        figures.legal_entity_id,
+        'invoice_without_billed_time' as reason,
+        figures.erp_unpaired_invoiced_value as amount,
+        cast(null as integer) as record_count,
+        cast(null as {{ dbt.type_timestamp() }}) as first_changed_at,
+        figures.end_date as occurred_on,
+        {{ dbt.concat([
+            "'ERP invoiced '",
+            "cast(figures.erp_unpaired_invoiced_value as " ~ dbt.type_string() ~ ")",
+            "' on invoices no billed time names '",
+            "figures.functional_currency",
+        ]) }} as details
+    from figures
+    where figures.erp_unpaired_invoiced_value <> 0
+),
+
 frozen_compared as (
     select
         figures.period_id,
@@ -159,6 +202,8 @@ reasons as (
     select * from closed_period_changes
     union all
     select * from bookings_vs_sales_orders
+    union all
+    select * from unpaired
     union all
     select * from frozen_figures_changed
 ),

@@ -2,11 +2,17 @@
 -- entity's functional currency. Each figure is summed per transaction currency, converted at the
 -- period's rate (int_exchange_rates: round(usd(c) / usd(f), 6), the contract's rule) and rounded to
 -- the cent, so the PSA and ERP values are exactly the reporting-drift contract's (b):
---   psa_billed_value: billed time (hours x billable_rate) on billable T&M projects, by the period
---     of spent_date and the entity the time counts for (profile: links.consultant_entity, the
---     consultant's home office or the project's customer);
+--   psa_billed_value: billed time (hours x billable_rate) on billable T&M projects, where the
+--     invoice that billed it posts: the period and entity of the invoice the entry pairs with
+--     (int_reconciliation__billed_time_invoices), so time invoiced the month after it was worked,
+--     or by another entity, is compared with that invoice; billed time no invoice carries counts
+--     by the period of spent_date and the entity the time counts for (profile:
+--     links.consultant_entity, the consultant's home office or the project's customer);
 --   erp_invoiced_value: net amount of invoice lines whose item is not a fixed-fee item (profile:
 --     fixed_fee_items), by posting period and the line's entity;
+--   psa_unpaired_billed_value / erp_unpaired_invoiced_value: the parts of the two that cannot be
+--     paired: billed time no invoice carries, and invoiced (non-fixed-fee) lines of invoices no
+--     billed time names;
 -- and, for the frozen-figure comparison and the KPIs:
 --   approved_billable_hours / _value: approved billable time on billable T&M projects;
 --   invoiced_amount: net amount of every invoice line (fixed-fee instalments included);
@@ -39,6 +45,16 @@ resources as (
     select * from {{ ref('resources') }}
 ),
 
+billed_time_invoices as (
+    select * from {{ ref('int_reconciliation__billed_time_invoices') }}
+    where is_paired
+),
+
+paired_invoices as (
+    select distinct invoice_id
+    from billed_time_invoices
+),
+
 invoice_lines as (
     select * from {{ ref('invoice_lines') }}
     where invoice_type = 'invoice'
@@ -65,13 +81,15 @@ sales_order_lines as (
     group by transaction_id
 ),
 
--- every figure as (period, entity, currency, figure, amount) in the transaction currency
+-- every figure as (period, entity, currency, figure, amount) in the transaction currency;
+-- time by the period it was worked in and the entity it counts for, except billed time an
+-- invoice billed (paired_time_amounts)
 time_amounts as (
     select
         periods.period_id,
         {{ time_entity() }} as legal_entity_id,
         time_entries.currency,
-        sum(case when time_entries.is_billed then time_entries.hours * time_entries.billable_rate end) as psa_billed_amount,
+        sum(case when time_entries.is_billed and billed_time_invoices.time_entry_id is null then time_entries.hours * time_entries.billable_rate end) as unpaired_billed_amount,
         sum(case when time_entries.is_approved and time_entries.is_billable then time_entries.hours end) as approved_billable_hours,
         sum(case when time_entries.is_approved and time_entries.is_billable then time_entries.hours * time_entries.billable_rate end) as approved_billable_amount
     from time_entries
@@ -79,9 +97,27 @@ time_amounts as (
         on time_entries.user_id = resources.user_id
     inner join periods
         on time_entries.spent_date between periods.start_date and periods.end_date
+    left join billed_time_invoices
+        on time_entries.time_entry_id = billed_time_invoices.time_entry_id
     group by
         periods.period_id,
         {{ time_entity() }},
+        time_entries.currency
+),
+
+-- billed time where the invoice that billed it posts
+paired_time_amounts as (
+    select
+        billed_time_invoices.invoice_period_id as period_id,
+        billed_time_invoices.invoice_legal_entity_id as legal_entity_id,
+        time_entries.currency,
+        sum(time_entries.hours * time_entries.billable_rate) as paired_billed_amount
+    from time_entries
+    inner join billed_time_invoices
+        on time_entries.time_entry_id = billed_time_invoices.time_entry_id
+    group by
+        billed_time_invoices.invoice_period_id,
+        billed_time_invoices.invoice_legal_entity_id,
         time_entries.currency
 ),
 
@@ -91,8 +127,11 @@ invoice_amounts as (
         invoice_lines.legal_entity_id,
         invoice_lines.currency,
         sum(case when not {{ is_fixed_fee_item('invoice_lines.item_code') }} then invoice_lines.net_amount end) as erp_invoiced_amount,
+        sum(case when not {{ is_fixed_fee_item('invoice_lines.item_code') }} and paired_invoices.invoice_id is null then invoice_lines.net_amount end) as erp_unpaired_invoiced_amount,
         sum(invoice_lines.net_amount) as invoiced_amount
     from invoice_lines
+    left join paired_invoices
+        on invoice_lines.invoice_id = paired_invoices.invoice_id
     group by
         invoice_lines.period_id,
         invoice_lines.legal_entity_id,
@@ -134,10 +173,12 @@ amounts as (
         period_id,
         legal_entity_id,
         currency,
-        psa_billed_amount,
+        unpaired_billed_amount as psa_unpaired_billed_amount,
+        cast(null as decimal(18, 2)) as psa_paired_billed_amount,
         approved_billable_hours,
         approved_billable_amount,
         cast(null as decimal(18, 2)) as erp_invoiced_amount,
+        cast(null as decimal(18, 2)) as erp_unpaired_invoiced_amount,
         cast(null as decimal(18, 2)) as invoiced_amount,
         cast(null as decimal(18, 2)) as bookings_amount,
         cast(null as decimal(18, 2)) as sales_order_amount
@@ -150,9 +191,28 @@ amounts as (
         legal_entity_id,
         currency,
         null,
+        paired_billed_amount as psa_paired_billed_amount,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null
+    from paired_time_amounts
+
+    union all
+
+    select
+        period_id,
+        legal_entity_id,
+        currency,
+        null,
+        null,
         null,
         null,
         erp_invoiced_amount,
+        erp_unpaired_invoiced_amount,
         invoiced_amount,
         null,
         null
@@ -164,6 +224,8 @@ amounts as (
         period_id,
         legal_entity_id,
         currency,
+        null,
+        null,
         null,
         null,
         null,
@@ -185,6 +247,8 @@ amounts as (
         null,
         null,
         null,
+        null,
+        null,
         sales_order_amount
     from sales_order_amounts
 ),
@@ -193,10 +257,12 @@ converted as (
     select
         amounts.period_id,
         amounts.legal_entity_id,
-        sum(amounts.psa_billed_amount * exchange_rates.transaction_to_functional_rate) as psa_billed_value,
+        sum((coalesce(amounts.psa_unpaired_billed_amount, 0) + coalesce(amounts.psa_paired_billed_amount, 0)) * exchange_rates.transaction_to_functional_rate) as psa_billed_value,
+        sum(amounts.psa_unpaired_billed_amount * exchange_rates.transaction_to_functional_rate) as psa_unpaired_billed_value,
         sum(amounts.approved_billable_hours) as approved_billable_hours,
         sum(amounts.approved_billable_amount * exchange_rates.transaction_to_functional_rate) as approved_billable_value,
         sum(amounts.erp_invoiced_amount * exchange_rates.transaction_to_functional_rate) as erp_invoiced_value,
+        sum(amounts.erp_unpaired_invoiced_amount * exchange_rates.transaction_to_functional_rate) as erp_unpaired_invoiced_value,
         sum(amounts.invoiced_amount * exchange_rates.transaction_to_functional_rate) as invoiced_amount,
         sum(amounts.bookings_amount * exchange_rates.transaction_to_functional_rate) as bookings_value,
         sum(amounts.sales_order_amount * exchange_rates.transaction_to_functional_rate) as sales_order_value
@@ -226,6 +292,8 @@ final as (
         exchange_rates.functional_to_reporting_rate,
         cast(round(coalesce(converted.psa_billed_value, 0), 2) as {{ money_type() }}) as psa_billed_value,
         cast(round(coalesce(converted.erp_invoiced_value, 0), 2) as {{ money_type() }}) as erp_invoiced_value,
+        cast(round(coalesce(converted.psa_unpaired_billed_value, 0), 2) as {{ money_type() }}) as psa_unpaired_billed_value,
+        cast(round(coalesce(converted.erp_unpaired_invoiced_value, 0), 2) as {{ money_type() }}) as erp_unpaired_invoiced_value,
         cast(coalesce(converted.approved_billable_hours, 0) as decimal(12, 2)) as approved_billable_hours,
         cast(round(coalesce(converted.approved_billable_value, 0), 2) as {{ money_type() }}) as approved_billable_value,
         cast(round(coalesce(converted.invoiced_amount, 0), 2) as {{ money_type() }}) as invoiced_amount,
