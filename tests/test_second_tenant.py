@@ -154,3 +154,35 @@ def test_doctor_passes_it_on_its_profile_and_names_each_mismatch_on_the_other(
     ):
         assert field in failed[resource], failed[resource]
         assert "Q2C_TENANT_PROFILE" in failed[resource], failed[resource]
+
+
+def test_time_is_compared_with_the_invoice_that_billed_it(atelier: Atelier) -> None:
+    """The firm dates an invoice the day it is raised, in the month after the work, and
+    corrects a wrong invoice by crediting it in full and issuing it again under the same
+    Harvest number: billed time pairs with the live invoice, wherever it posts."""
+    invoiced_later = query(
+        atelier.warehouse,
+        """select count(*) from intermediate.int_reconciliation__billed_time_invoices b
+           join canonical.time_entries t on t.time_entry_id = b.time_entry_id
+           join canonical.periods p on p.period_id = b.invoice_period_id
+           where b.is_paired and t.spent_date < p.start_date""",
+    )
+    assert invoiced_later[0][0] > 0
+    rebilled = query(
+        atelier.warehouse,
+        """select void.invoice_id, live.invoice_id
+           from canonical.invoices void
+           join canonical.invoices live
+             on live.psa_invoice_number = void.psa_invoice_number
+            and live.invoice_id <> void.invoice_id and live.invoice_type = 'invoice'
+           where void.is_credited_in_full and not live.is_credited_in_full""",
+    )
+    assert rebilled, "no credit-and-rebill after the advances"
+    paired = {
+        r[0]
+        for r in query(
+            atelier.warehouse,
+            "select distinct invoice_id from intermediate.int_reconciliation__billed_time_invoices",
+        )
+    }
+    assert all(live in paired and void not in paired for void, live in rebilled), rebilled

@@ -557,7 +557,7 @@ class OpenInvoice:
         return {"previousdoc": self.ref} if self.in_table else {"previousdoc_key": self.ref}
 
 
-_LINE_FIELDS = (
+LINE_FIELDS = (
     "item",
     "memo",
     "quantity",
@@ -570,12 +570,20 @@ _LINE_FIELDS = (
 
 
 def settle_window(
-    store: Store, plan: Plan, batch: TxnBatch, rates: Rates, t1: datetime | None, t2: datetime
+    store: Store,
+    plan: Plan,
+    batch: TxnBatch,
+    rates: Rates,
+    t1: datetime | None,
+    t2: datetime,
+    truth: Truth,
 ) -> None:
     """Payments and credit memos falling in (t1, t2], for old and new open invoices.
 
     Whether and when an invoice is paid or credited is a keyed draw on its number, so it
-    does not depend on the window; an invoice whose payment was deleted stays open.
+    does not depend on the window; an invoice whose payment was deleted stays open. An
+    invoice carrying an open planted problem is not credited (a credit would void it, and
+    the problem with it).
     """
     db = store.df(
         "select id, tranid, trandate, entity, subsidiary, currency, "
@@ -621,24 +629,27 @@ def settle_window(
         return bool(lo < np.datetime64(ts, "s") <= hi)
 
     settled: list[tuple[OpenInvoice, datetime]] = []
+    planted = truth.invoices_with_open_problems()
     credits = [
-        invoices[k] for k in np.nonzero(credited)[0] if in_window(credit_time(invoices[k].trandate))
+        invoices[k]
+        for k in np.nonzero(credited)[0]
+        if in_window(credit_time(invoices[k].trandate)) and invoices[k].ref not in planted
     ]
     new_lines: dict[str, list[dict]] = {}
     for li in batch.lines:
-        new_lines.setdefault(li["txn_key"], []).append({f: li.get(f) for f in _LINE_FIELDS})
+        new_lines.setdefault(li["txn_key"], []).append({f: li.get(f) for f in LINE_FIELDS})
     for inv, tranid in zip(credits, tranids(store, "CustCred", len(credits)), strict=True):
         at = credit_time(inv.trandate)
         lines = (
             new_lines[inv.ref]
             if not inv.in_table
             else store.df(
-                f"select {', '.join(_LINE_FIELDS)} from ns_transactionline where transaction = ? "
+                f"select {', '.join(LINE_FIELDS)} from ns_transactionline where transaction = ? "
                 "order by id",
                 [inv.ref],
             ).to_dict("records")
         )
-        _settle(batch, rates, inv, "CustCred", tranid, at, "B", f"Credit for {inv.tranid}", lines)
+        settle(batch, rates, inv, "CustCred", tranid, at, "B", f"Credit for {inv.tranid}", lines)
         settled.append((inv, at))
 
     payments = sorted(
@@ -647,7 +658,7 @@ def settle_window(
     )
     for k, tranid in zip(payments, tranids(store, "CustPymt", len(payments)), strict=True):
         at = pd.Timestamp(pay_ts[k]).to_pydatetime()
-        _settle(
+        settle(
             batch,
             rates,
             invoices[k],
@@ -677,7 +688,7 @@ def settle_window(
     )
 
 
-def _settle(
+def settle(
     batch: TxnBatch,
     rates: Rates,
     inv: OpenInvoice,

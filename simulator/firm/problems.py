@@ -21,15 +21,27 @@ import pandas as pd
 
 from . import ids, names
 from .billing import (
+    LINE_FIELDS,
     Deal,
+    OpenInvoice,
     contracted_rates,
     deals_by_project,
     invoice_header,
     invoice_lines,
+    settle,
     total_of,
     wrong_currency,
 )
-from .erp import CURRENCY_IDS, ITEM_IDS, Rates, TxnBatch, period_id, tax_cents, tranids
+from .erp import (
+    CURRENCY_CODES,
+    CURRENCY_IDS,
+    ITEM_IDS,
+    Rates,
+    TxnBatch,
+    period_id,
+    tax_cents,
+    tranids,
+)
 from .params import FIXED_FEE_ITEM, TAX_BY_COUNTRY, FirmParams, month_end
 from .plan import Plan
 from .psa import LOCKED_INVOICED, TASK_IDS, TASK_ROLE, insert_with_names
@@ -630,6 +642,10 @@ ITEM_ROLE = {v: k for k, v in ITEM_IDS.items()}
 _INVOICE_PROJECT = (
     "(select max(pl.custcol_psa_project_id) from ns_transactionline pl where pl.transaction = t.id)"
 )
+# A credited invoice is void: no problem is planted on it.
+_NOT_CREDITED = (
+    "not exists (select 1 from ns_transaction c where c.type = 'CustCred' and c.createdfrom = t.id)"
+)
 _OPEN_INVOICES = f"""
     select t.id, t.tranid, {_INVOICE_PROJECT}, t.currency, t.subsidiary,
            t.postingperiod
@@ -637,6 +653,7 @@ _OPEN_INVOICES = f"""
     where t.type = 'CustInvc' and not p.closed and t.createddate < ?
       and exists (select 1 from ns_transactionline l
                   where l.transaction = t.id and l.item <> {FIXED_FEE_ID})
+      and {_NOT_CREDITED}
     order by t.id
 """
 
@@ -711,7 +728,8 @@ def _deal_of_project(ctx: Ctx, project: str) -> Deal:
 
 
 def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str | None:
-    """Correct an invoice problem while its period is still open (never after close)."""
+    """Correct an invoice problem: edited while its period is still open (never after
+    close), or, in a firm that corrects by credit-and-rebill, credited and issued again."""
     if kind == "invoice_currency_mismatch":
         txn = int(record_id)
     else:
@@ -724,9 +742,11 @@ def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str |
         "where t.id = ?",
         [txn],
     )[0]
+    deal = _deal_of_project(ctx, project)
+    if ctx.params.conventions.corrects_by_credit_and_rebill:
+        return _credit_and_rebill(ctx, at, kind, record_id, txn, deal)
     if closed:
         return None
-    deal = _deal_of_project(ctx, project)
     if kind == "invoice_currency_mismatch":
         ctx.store.execute(
             "update ns_transaction set currency = ?, exchangerate = ?, lastmodifieddate = ? "
@@ -760,6 +780,79 @@ def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str |
     return f"{kind} on {tranid} corrected"
 
 
+def _credit_and_rebill(
+    ctx: Ctx, at: datetime, kind: str, record_id: str, txn: int, deal: Deal
+) -> str | None:
+    """Credit invoice `txn` in full and issue it again, corrected, today: the rebill keeps
+    the Harvest invoice number (otherrefnum), so the time it bills stays where it is in
+    Harvest. A paid invoice is rebilled too (the customer's payment then stands against the
+    rebill); one already credited is not."""
+    rows = ctx.store.rows(
+        "select tranid, trandate, entity, subsidiary, currency, foreigntotal::double, "
+        f"otherrefnum, createdfrom, status from ns_transaction t where id = ? and {_NOT_CREDITED}",
+        [txn],
+    )
+    if not rows:
+        return None
+    tranid, trandate, entity, sub, currency, total, ref, created_from, status = rows[0]
+    lines = ctx.store.df(
+        f"select uniquekey, {', '.join(LINE_FIELDS)} from ns_transactionline "
+        "where transaction = ? order by id",
+        [txn],
+    ).to_dict("records")
+    credited = OpenInvoice(True, txn, tranid, trandate, entity, sub, currency, total)
+    batch = TxnBatch()
+    memo_id, rebill_id = tranids(ctx.store, "CustCred", 1)[0], tranids(ctx.store, "CustInvc", 1)[0]
+    settle(
+        batch,
+        ctx.rates,
+        credited,
+        "CustCred",
+        memo_id,
+        at,
+        "B",
+        f"Credit for {tranid} (rebilled as {rebill_id})",
+        [{f: li[f] for f in LINE_FIELDS} for li in lines],
+    )
+    tax = TAX_BY_COUNTRY[deal.country]
+    corrected = []
+    for li in lines:
+        line = {f: li[f] for f in LINE_FIELDS}
+        if kind == "missing_tax_code" and str(li["uniquekey"]) == record_id:
+            net = int(round(float(li["netamount"]) * 100))
+            line.update(taxcode=tax.id, tax1amt=tax_cents(net, tax.rate) / 100)
+        elif kind == "invoice_rate_variance" and str(li["uniquekey"]) == record_id:
+            rate = contracted_rates(ctx.plan)[(deal.oidx, ITEM_ROLE[int(li["item"])])]
+            net = int(round(float(li["quantity"]) * 100)) * rate
+            line.update(rate=float(rate), netamount=net / 100)
+            if not pd.isna(line["taxcode"]):
+                line.update(tax1amt=tax_cents(net, tax.rate) / 100)
+        corrected.append(line)
+    header = invoice_header(
+        deal,
+        rebill_id,
+        at.date().replace(day=1),
+        at,
+        deal.currency if kind == "invoice_currency_mismatch" else CURRENCY_CODES[currency],
+        ctx.rates,
+        {deal.opp_id: created_from} if created_from is not None else {},
+        set(),
+        f"Rebill of {tranid}",
+        trandate=at.date(),
+    )
+    header.update(otherrefnum=ref, foreigntotal=total_of(corrected))
+    batch.add(header, corrected)
+    batch.flush(ctx.store)
+    if status == "A":
+        ctx.store.execute(
+            "update ns_transaction set status = 'B', lastmodifieddate = ? where id = ?",
+            [at, txn],
+            table="ns_transaction",
+        )
+    ctx.truth.resolve(kind, "erp", record_id, at)
+    return f"{kind} on {tranid}: credited ({memo_id}) and rebilled as {rebill_id}"
+
+
 # --- reporting drift: changes to closed periods ------------------------------------------
 def plant_backdated_invoice_edit(ctx: Ctx, at: datetime) -> str | None:
     """Someone edits an invoice line in a closed period (hours corrected after close)."""
@@ -771,7 +864,7 @@ def plant_backdated_invoice_edit(ctx: Ctx, at: datetime) -> str | None:
         f"t.id = l.transaction and t.type = 'CustInvc' and l.item <> {FIXED_FEE_ID} "
         "join ns_accountingperiod p on p.id = t.postingperiod "
         "where p.closed and p.closedondate < ? and l.linelastmodifieddate < p.closedondate "
-        "and l.taxcode is not null order by l.uniquekey",
+        f"and l.taxcode is not null and {_NOT_CREDITED} order by l.uniquekey",
         [at],
     )
     rows = [r for r in rows if str(r[0]) not in busy_lines and str(r[1]) not in busy_txn]

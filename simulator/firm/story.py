@@ -139,7 +139,7 @@ def run_window(
     psa.insert_with_names(store, prefix, "hv_time_entries", entries)
     psa.insert_with_names(store, prefix, "hv_expenses", expenses)
 
-    billing.settle_window(store, plan, batch, rates, t1, t2)
+    billing.settle_window(store, plan, batch, rates, t1, t2, truth)
     key_to_id = batch.flush(store)
     truth.after_flush(key_to_id, batch.line_keys)
     say(f"ERP: {len(batch.headers):,} transactions")

@@ -57,6 +57,11 @@ class Conventions:
     account has no such field, and the API refuses it)."""
     hidden_crm_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Salesforce object -> standard fields the integration user cannot see."""
+    corrects_by_credit_and_rebill: bool = False
+    """False: an invoice with a wrong rate, currency or tax code is corrected in place while
+    its period is open. True: it is credited in full and issued again, corrected, under a new
+    document number with the same Harvest invoice number (needs invoice_number_in_otherrefnum),
+    whatever its period."""
     invoice_dated_when_raised: bool = False
     """False: an invoice is dated the last day of the month it bills, so it posts in the
     month worked. True: it is dated the day it is raised (INVOICE_LAG_DAYS into the next
@@ -154,6 +159,7 @@ ATELIER = Conventions(
     },
     hidden_crm_fields={"sf_account": ("ParentId",)},
     invoice_dated_when_raised=True,
+    corrects_by_credit_and_rebill=True,
 )
 
 TENANTS: dict[str, Conventions] = {t.name: t for t in (SIMULATOR, ATELIER)}

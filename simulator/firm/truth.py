@@ -27,6 +27,9 @@ from .params import FIXED_FEE_ITEM
 from .store import Store
 from .tenants import Conventions
 
+INVOICE_PROBLEMS = ("missing_tax_code", "invoice_rate_variance", "invoice_currency_mismatch")
+"""The exception types planted on an invoice or its lines."""
+
 COLUMNS = (
     "exception_type",
     "source_system",
@@ -42,7 +45,10 @@ COLUMNS = (
 # record that changed a closed period after its close (null when only (b) applies).
 # Billed time counts where the invoice that billed it posts (the live invoice carrying its
 # Harvest invoice number, in tranid or otherrefnum as the firm keys it, the lowest id when
-# two do); time no invoice carries counts where it was worked, for the consultant's home
+# two do, one not credited in full before one that is: the rebill of a credit-and-rebill);
+# time on an invoice credited in full and not rebilled counts on neither side, as the
+# invoice nets to zero: credit memos count, negated, where the invoice they were created
+# from posts. Time no invoice carries counts where it was worked, for the consultant's home
 # office, or (a firm that staffs across entities) for the entity of the customer served:
 # `reporting_drift_sql(conventions)`.
 _REPORTING_DRIFT_SQL = """
@@ -74,17 +80,30 @@ served as (
     select c.id as client_id, n.subsidiary
     from hv_clients c join ns_customer n on n.id = c.id - {hv_client} + {ns_customer}
 ),
+credited_in_full as (
+    select i.id
+    from ns_transaction i
+    join (
+        select createdfrom, sum(foreigntotal) as credited from ns_transaction
+        where type = 'CustCred' and createdfrom is not null group by all
+    ) c on c.createdfrom = i.id
+    where i.type = 'CustInvc' and c.credited >= i.foreigntotal
+),
 billing_invoice as (
-    select {invoice_number} as number,
-           arg_min(postingperiod, id) as period, arg_min(subsidiary, id) as subsidiary
-    from ns_transaction
-    where type = 'CustInvc' and {invoice_number} is not null
-    group by all
+    select number, period, subsidiary, credited from (
+        select t.{invoice_number} as number, t.postingperiod as period, t.subsidiary,
+               f.id is not null as credited,
+               row_number() over (partition by t.{invoice_number}
+                                  order by f.id is not null, t.id) as k
+        from ns_transaction t left join credited_in_full f on f.id = t.id
+        where t.type = 'CustInvc' and t.{invoice_number} is not null
+    ) where k = 1
 ),
 tm_time as (
     select te.*, h.subsidiary, c.currency, p.id as period, p.closed, p.closedondate,
            coalesce(b.period, p.id) as billed_period,
-           coalesce(b.subsidiary, h.subsidiary) as billed_subsidiary
+           coalesce(b.subsidiary, h.subsidiary) as billed_subsidiary,
+           coalesce(b.credited, false) as on_credited_invoice
     from hv_time_entries te
     join hv_projects pr on pr.id = te.project_id and pr.is_billable and not pr.is_fixed_fee
     join hv_clients c on c.id = pr.client_id
@@ -104,14 +123,25 @@ psa_value as (
     select period, subsidiary, sum(amount * rate) as value from (
         select billed_period as period, billed_subsidiary as subsidiary, currency,
                sum(hours * billable_rate) as amount
-        from tm_time where is_billed group by all
+        from tm_time where is_billed and not on_credited_invoice group by all
     ) join conversion using (period, currency, subsidiary)
     group by all
+),
+erp_lines as (
+    select case when t.type = 'CustCred' then -l.netamount else l.netamount end as netamount,
+           l.item, cur.symbol as currency,
+           coalesce(i.postingperiod, t.postingperiod) as period,
+           coalesce(i.subsidiary, l.subsidiary) as subsidiary
+    from ns_transactionline l
+    join ns_transaction t on t.id = l.transaction and t.type in ('CustInvc', 'CustCred')
+    left join ns_transaction i
+        on t.type = 'CustCred' and i.id = t.createdfrom and i.type = 'CustInvc'
+    join ns_currency cur on cur.id = t.currency
 ),
 erp_value as (
     select period, subsidiary, sum(amount * rate) as value from (
         select period, subsidiary, currency, sum(netamount) as amount
-        from invoice_lines where item <> {fixed_fee_item} group by all
+        from erp_lines where item <> {fixed_fee_item} group by all
     ) join conversion using (period, currency, subsidiary)
     group by all
 ),
@@ -202,6 +232,36 @@ class Truth:
     def planted_ids(self, exception_type: str) -> set[str]:
         """Record ids planted in this run (new or pending) for one exception type."""
         return self._planted.get(exception_type, set())
+
+    def invoices_with_open_problems(self) -> set[int | str]:
+        """Invoices an open invoice problem (tax code, rate, currency) is planted on: their
+        ids, and the batch keys of invoices not written yet."""
+        out: set[int | str] = {
+            d.txn_key for d in self.deferred if d.exception_type in INVOICE_PROBLEMS
+        }
+        resolved = {(k, r) for k, _, r, _ in self.resolutions}
+        for kind in INVOICE_PROBLEMS:
+            open_ids = {
+                r
+                for (r,) in self.store.rows(
+                    "select source_record_id from sim_ground_truth where exception_type = ? "
+                    "and resolved_at is null",
+                    [kind],
+                )
+            } | self.planted_ids(kind)
+            open_ids = sorted(r for r in open_ids if (kind, r) not in resolved)
+            if kind == "invoice_currency_mismatch":
+                out |= {int(r) for r in open_ids}
+            elif open_ids:
+                out |= {
+                    int(t)
+                    for (t,) in self.store.rows(
+                        "select distinct transaction from ns_transactionline "
+                        "where list_contains(?, uniquekey::varchar)",
+                        [open_ids],
+                    )
+                }
+        return out
 
     def plant_on_flush(
         self,

@@ -22,6 +22,13 @@ NORMALIZED = (
     "gmbh|ag|sa|bv))+$', '')"
 )
 
+# A void invoice: credited in full by the credit memos created from it. The invoice rules
+# leave it out (its rebill, if any, is judged instead).
+LIVE = (
+    "t.foreigntotal > coalesce((select sum(c.foreigntotal) from ns_transaction c "
+    "where c.type = 'CustCred' and c.createdfrom = t.id), 0)"
+)
+
 RULES: dict[str, str] = {
     "unbilled_approved_time": """
         select 'psa', te.id::varchar
@@ -37,13 +44,13 @@ RULES: dict[str, str] = {
         where te.is_billed and (te.invoice_number is null or te.invoice_number not in (
             select tranid from ns_transaction where type = 'CustInvc'))
     """,
-    "missing_tax_code": """
+    "missing_tax_code": f"""
         select 'erp', l.uniquekey::varchar
         from ns_transactionline l
         join ns_transaction t on t.id = l.transaction
-        where t.type = 'CustInvc' and not l.mainline and l.taxcode is null
+        where t.type = 'CustInvc' and not l.mainline and l.taxcode is null and {LIVE}
     """,
-    "invoice_rate_variance": """
+    "invoice_rate_variance": f"""
         select 'erp', l.uniquekey::varchar
         from ns_transactionline l
         join ns_transaction t on t.id = l.transaction and t.type = 'CustInvc'
@@ -53,7 +60,7 @@ RULES: dict[str, str] = {
              and o.IsWon and not o.IsDeleted
         join sf_opportunitylineitem li on li.OpportunityId = o.Id
              and li.ProductCode = i.itemid and not li.IsDeleted
-        where c.symbol = o.CurrencyIsoCode and l.rate <> li.UnitPrice
+        where c.symbol = o.CurrencyIsoCode and l.rate <> li.UnitPrice and {LIVE}
     """,
     "booking_drift": """
         select 'crm', o.Id
@@ -82,18 +89,20 @@ RULES: dict[str, str] = {
                                       custentity_billing_country) as n
             from ns_customer where not isinactive) where n > 1
     """,
-    "invoice_currency_mismatch": """
+    "invoice_currency_mismatch": f"""
         select 'erp', t.id::varchar
         from ns_transaction t
         join ns_currency c on c.id = t.currency
         join sf_opportunity o on o.Id = t.custbody_sf_opportunity_id
              and o.IsWon and not o.IsDeleted
-        where t.type = 'CustInvc' and c.symbol <> o.CurrencyIsoCode
+        where t.type = 'CustInvc' and c.symbol <> o.CurrencyIsoCode and {LIVE}
     """,
     # Written apart from truth.REPORTING_DRIFT_SQL on purpose: ERP amounts are converted
     # with each invoice's own exchangerate, PSA amounts entry by entry. Billed time counts
-    # where the invoice numbered as Harvest shows it posts; time no invoice has, where it
-    # was worked, for the consultant's office.
+    # where the invoice numbered as Harvest shows it posts (one not credited in full first);
+    # time no invoice has, where it was worked, for the consultant's office; credit memos
+    # net against the invoice they credit, so time on an invoice credited in full counts
+    # on neither side.
     "reporting_drift": """
         with period as (select * from ns_accountingperiod),
         usd as (
@@ -106,9 +115,17 @@ RULES: dict[str, str] = {
             select s.id as sub, c.symbol as ccy from ns_subsidiary s
             join ns_currency c on c.id = s.currency
         ),
+        void as (
+            select i.id from ns_transaction i
+            where i.type = 'CustInvc' and i.foreigntotal <= (
+                select sum(c.foreigntotal) from ns_transaction c
+                where c.type = 'CustCred' and c.createdfrom = i.id)
+        ),
         first_invoice as (
-            select distinct on (tranid) tranid, postingperiod, subsidiary
-            from ns_transaction where type = 'CustInvc' order by tranid, id
+            select distinct on (tranid) tranid, postingperiod, subsidiary,
+                   id in (select id from void) as is_void
+            from ns_transaction where type = 'CustInvc'
+            order by tranid, id in (select id from void), id
         ),
         billed as (
             select te.hours * te.billable_rate as amount, cl.currency as ccy,
@@ -122,6 +139,7 @@ RULES: dict[str, str] = {
             join period p on te.spent_date between p.startdate and p.enddate
             left join first_invoice i on i.tranid = te.invoice_number
             where te.is_billed and pr.is_billable and not pr.is_fixed_fee
+              and not coalesce(i.is_void, false)
         ),
         psa as (
             select billed.period, billed.sub, sum(billed.amount * round(a.r / b.r, 6)) as v
@@ -132,10 +150,12 @@ RULES: dict[str, str] = {
             group by all
         ),
         erp as (
-            select t.postingperiod as period, l.subsidiary as sub,
-                   sum(l.netamount * t.exchangerate) as v
+            select coalesce(inv.postingperiod, t.postingperiod) as period, l.subsidiary as sub,
+                   sum(case when t.type = 'CustCred' then -1 else 1 end * l.netamount
+                       * coalesce(inv.exchangerate, t.exchangerate)) as v
             from ns_transactionline l
-            join ns_transaction t on t.id = l.transaction and t.type = 'CustInvc'
+            join ns_transaction t on t.id = l.transaction and t.type in ('CustInvc', 'CustCred')
+            left join ns_transaction inv on t.type = 'CustCred' and inv.id = t.createdfrom
             join ns_item i on i.id = l.item and i.itemid <> 'FIXED_FEE'
             group by all
         ),

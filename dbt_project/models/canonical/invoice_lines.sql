@@ -43,6 +43,8 @@ final as (
         transactions.customer_id,
         transactions.legal_entity_id,
         transactions.opportunity_id,
+        transactions.credited_invoice_id,
+        transactions.is_credited_in_full,
         transactions.transaction_date as invoice_date,
         transactions.period_id,
         lines.memo,

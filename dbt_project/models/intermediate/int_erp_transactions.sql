@@ -4,7 +4,10 @@
 -- two rates: the transaction's own `exchangerate` (transaction -> functional) and the period's
 -- average consolidated rate (functional -> reporting), and the deal: the header custom field, or
 -- for invoices and credit memos the deal of the project their lines bill (profile:
--- links.invoice_deal), then the deal of the sales order the invoice was created from.
+-- links.invoice_deal), then the deal of the sales order the invoice was created from. Credits: a
+-- credit memo created from an invoice credits that invoice (credited_invoice_id); an invoice's
+-- credited_amount is the total of the credit memos created from it, and it is credited in full
+-- when they cover its total (credit-and-rebill: the credited invoice is void, its rebill is live).
 with
 
 transactions as (
@@ -34,6 +37,19 @@ periods as (
 
 exchange_rates as (
     select * from {{ ref('int_exchange_rates') }}
+),
+
+-- what the live credit memos created from each invoice credit, tax included (as its total)
+credits as (
+    select
+        credit_memos.created_from_transaction_id as transaction_id,
+        sum(credit_memos.total_amount) as credited_amount
+    from transactions as credit_memos
+    inner join transactions as invoices
+        on credit_memos.created_from_transaction_id = invoices.transaction_id
+        and invoices.transaction_type = 'CustInvc'
+    where credit_memos.transaction_type = 'CustCred'
+    group by credit_memos.created_from_transaction_id
 ),
 
 {%- if var('q2c_invoice_deal_link') == 'line_project' %}
@@ -97,6 +113,12 @@ final as (
         with_period.subsidiary_id as legal_entity_id,
         with_period.opportunity_id,
         with_period.created_from_transaction_id,
+        case when with_period.transaction_type = 'CustCred' then credited_invoices.transaction_id end as credited_invoice_id,
+        case when with_period.transaction_type = 'CustInvc' then cast(coalesce(credits.credited_amount, 0) as {{ money_type() }}) end as credited_amount,
+        coalesce(
+            with_period.transaction_type = 'CustInvc' and credits.credited_amount >= with_period.total_amount,
+            false
+        ) as is_credited_in_full,
         with_period.transaction_date,
         with_period.due_date,
         with_period.effective_period_id as period_id,
@@ -110,6 +132,11 @@ final as (
         {{ as_utc_timestamp('with_period.created_at') }} as created_at,
         with_period.modified_at
     from with_period
+    left join credits
+        on with_period.transaction_id = credits.transaction_id
+    left join transactions as credited_invoices
+        on with_period.created_from_transaction_id = credited_invoices.transaction_id
+        and credited_invoices.transaction_type = 'CustInvc'
     left join currencies
         on with_period.currency_id = currencies.currency_id
     left join statuses

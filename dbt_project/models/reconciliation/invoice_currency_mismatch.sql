@@ -1,11 +1,13 @@
 -- invoice_currency_mismatch (erp, invoice transaction id): an invoice whose currency is not its
--- deal's currency (the won, live opportunity the invoice names, links.invoice_deal). The amount is the
--- invoice's net amount in the currency it was (wrongly) issued in.
+-- deal's currency (the won, live opportunity the invoice names, links.invoice_deal); an invoice
+-- credited in full is void (its rebill is judged instead). The amount is the invoice's net amount in
+-- the currency it was (wrongly) issued in.
 with
 
 invoices as (
     select * from {{ ref('invoices') }}
     where invoice_type = 'invoice'
+        and not is_credited_in_full
 ),
 
 deals as (

@@ -4,12 +4,13 @@
 -- profile's vocabulary.roles; contracted rate = the deal's live line item's UnitPrice with that
 -- ProductCode), when the invoice is in the deal's currency. Invoices without a deal, lines of
 -- items that are no role (fixed fees) and invoices in another currency (invoice_currency_mismatch)
--- are out of scope. The amount is the over (+) or under (-) billing: quantity x (rate - contracted).
+-- are out of scope, and so are invoices credited in full (void: their rebill is judged). The amount is the over (+) or under (-) billing: quantity x (rate - contracted).
 with
 
 invoice_lines as (
     select * from {{ ref('invoice_lines') }}
     where invoice_type = 'invoice'
+        and not is_credited_in_full
 ),
 
 transactions as (

@@ -1,10 +1,12 @@
--- missing_tax_code (erp, invoice line uniquekey): an invoice line (credit memos excluded) without a
--- tax code. The amount is the line's net amount, the tax base left untaxed.
+-- missing_tax_code (erp, invoice line uniquekey): an invoice line (credit memos, and invoices
+-- credited in full, excluded) without a tax code. The amount is the line's net amount, the tax base
+-- left untaxed.
 with
 
 invoice_lines as (
     select * from {{ ref('invoice_lines') }}
     where invoice_type = 'invoice'
+        and not is_credited_in_full
         and tax_code_id is null
 ),
 

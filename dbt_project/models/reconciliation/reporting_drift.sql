@@ -17,6 +17,8 @@
 --       where it was worked; billed_time_missing_invoice lists the entries); amount = its value;
 --     invoice_without_billed_time: invoiced lines (fixed fee aside) of invoices no billed time
 --       names, so the ERP value holds them with nothing to compare; amount = their value;
+--     billed_on_credited_invoice: billed time whose invoice was credited in full and not rebilled
+--       (it counts on neither side); amount = its value;
 --     frozen_figures_changed: a figure frozen when the warehouse first saw the period closed
 --       (period_close_snapshots) differs from its recomputed value; amount = the change of the
 --       first changed figure (invoiced, approved billable value, PSA billed, bookings, sales
@@ -136,6 +138,25 @@ unpaired as (
         ]) }} as details
     from figures
     where figures.erp_unpaired_invoiced_value <> 0
+
+    union all
+
+    select
+        figures.period_id,
+        figures.legal_entity_id,
+        'billed_on_credited_invoice' as reason,
+        figures.psa_credited_billed_value as amount,
+        cast(null as integer) as record_count,
+        cast(null as {{ dbt.type_timestamp() }}) as first_changed_at,
+        figures.end_date as occurred_on,
+        {{ dbt.concat([
+            "'PSA billed '",
+            "cast(figures.psa_credited_billed_value as " ~ dbt.type_string() ~ ")",
+            "' on invoices credited in full, not rebilled '",
+            "figures.functional_currency",
+        ]) }} as details
+    from figures
+    where figures.psa_credited_billed_value <> 0
 ),
 
 frozen_compared as (

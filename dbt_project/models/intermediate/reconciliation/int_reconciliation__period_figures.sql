@@ -8,8 +8,12 @@
 --     or by another entity, is compared with that invoice; billed time no invoice carries counts
 --     by the period of spent_date and the entity the time counts for (profile:
 --     links.consultant_entity, the consultant's home office or the project's customer);
+--     time billed on an invoice credited in full that no rebill carries counts on neither side
+--     (psa_credited_billed_value);
 --   erp_invoiced_value: net amount of invoice lines whose item is not a fixed-fee item (profile:
---     fixed_fee_items), by posting period and the line's entity;
+--     fixed_fee_items), by posting period and the line's entity, net of the credit memos created
+--     from each invoice, which count where the invoice they credit posts (an invoice credited in
+--     full nets to zero; a credit memo created from no invoice counts where it posts);
 --   psa_unpaired_billed_value / erp_unpaired_invoiced_value: the parts of the two that cannot be
 --     paired: billed time no invoice carries, and invoiced (non-fixed-fee) lines of invoices no
 --     billed time names;
@@ -53,11 +57,34 @@ billed_time_invoices as (
 paired_invoices as (
     select distinct invoice_id
     from billed_time_invoices
+    where not is_invoice_credited_in_full
 ),
 
 invoice_lines as (
     select * from {{ ref('invoice_lines') }}
+),
+
+invoices as (
+    select * from {{ ref('invoices') }}
     where invoice_type = 'invoice'
+),
+
+-- invoice lines, and credit memo lines negated, where the invoice they credit posts
+erp_lines as (
+    select
+        coalesce(credited.invoice_id, invoice_lines.invoice_id) as invoice_id,
+        coalesce(credited.period_id, invoice_lines.period_id) as period_id,
+        coalesce(credited.legal_entity_id, invoice_lines.legal_entity_id) as legal_entity_id,
+        invoice_lines.currency,
+        invoice_lines.invoice_type,
+        invoice_lines.item_code,
+        case
+            when invoice_lines.invoice_type = 'credit_memo' then -invoice_lines.net_amount
+            else invoice_lines.net_amount
+        end as net_amount
+    from invoice_lines
+    left join invoices as credited
+        on invoice_lines.credited_invoice_id = credited.invoice_id
 ),
 
 deals as (
@@ -105,13 +132,14 @@ time_amounts as (
         time_entries.currency
 ),
 
--- billed time where the invoice that billed it posts
+-- billed time where the invoice that billed it posts (apart: time on an invoice credited in full)
 paired_time_amounts as (
     select
         billed_time_invoices.invoice_period_id as period_id,
         billed_time_invoices.invoice_legal_entity_id as legal_entity_id,
         time_entries.currency,
-        sum(time_entries.hours * time_entries.billable_rate) as paired_billed_amount
+        sum(case when not billed_time_invoices.is_invoice_credited_in_full then time_entries.hours * time_entries.billable_rate end) as paired_billed_amount,
+        sum(case when billed_time_invoices.is_invoice_credited_in_full then time_entries.hours * time_entries.billable_rate end) as credited_billed_amount
     from time_entries
     inner join billed_time_invoices
         on time_entries.time_entry_id = billed_time_invoices.time_entry_id
@@ -123,19 +151,19 @@ paired_time_amounts as (
 
 invoice_amounts as (
     select
-        invoice_lines.period_id,
-        invoice_lines.legal_entity_id,
-        invoice_lines.currency,
-        sum(case when not {{ is_fixed_fee_item('invoice_lines.item_code') }} then invoice_lines.net_amount end) as erp_invoiced_amount,
-        sum(case when not {{ is_fixed_fee_item('invoice_lines.item_code') }} and paired_invoices.invoice_id is null then invoice_lines.net_amount end) as erp_unpaired_invoiced_amount,
-        sum(invoice_lines.net_amount) as invoiced_amount
-    from invoice_lines
+        erp_lines.period_id,
+        erp_lines.legal_entity_id,
+        erp_lines.currency,
+        sum(case when not {{ is_fixed_fee_item('erp_lines.item_code') }} then erp_lines.net_amount end) as erp_invoiced_amount,
+        sum(case when not {{ is_fixed_fee_item('erp_lines.item_code') }} and paired_invoices.invoice_id is null then erp_lines.net_amount end) as erp_unpaired_invoiced_amount,
+        sum(case when erp_lines.invoice_type = 'invoice' then erp_lines.net_amount end) as invoiced_amount
+    from erp_lines
     left join paired_invoices
-        on invoice_lines.invoice_id = paired_invoices.invoice_id
+        on erp_lines.invoice_id = paired_invoices.invoice_id
     group by
-        invoice_lines.period_id,
-        invoice_lines.legal_entity_id,
-        invoice_lines.currency
+        erp_lines.period_id,
+        erp_lines.legal_entity_id,
+        erp_lines.currency
 ),
 
 booking_amounts as (
@@ -175,6 +203,7 @@ amounts as (
         currency,
         unpaired_billed_amount as psa_unpaired_billed_amount,
         cast(null as decimal(18, 2)) as psa_paired_billed_amount,
+        cast(null as decimal(18, 2)) as psa_credited_billed_amount,
         approved_billable_hours,
         approved_billable_amount,
         cast(null as decimal(18, 2)) as erp_invoiced_amount,
@@ -192,6 +221,7 @@ amounts as (
         currency,
         null,
         paired_billed_amount as psa_paired_billed_amount,
+        credited_billed_amount as psa_credited_billed_amount,
         null,
         null,
         null,
@@ -211,6 +241,7 @@ amounts as (
         null,
         null,
         null,
+        null,
         erp_invoiced_amount,
         erp_unpaired_invoiced_amount,
         invoiced_amount,
@@ -224,6 +255,7 @@ amounts as (
         period_id,
         legal_entity_id,
         currency,
+        null,
         null,
         null,
         null,
@@ -249,6 +281,7 @@ amounts as (
         null,
         null,
         null,
+        null,
         sales_order_amount
     from sales_order_amounts
 ),
@@ -259,6 +292,7 @@ converted as (
         amounts.legal_entity_id,
         sum((coalesce(amounts.psa_unpaired_billed_amount, 0) + coalesce(amounts.psa_paired_billed_amount, 0)) * exchange_rates.transaction_to_functional_rate) as psa_billed_value,
         sum(amounts.psa_unpaired_billed_amount * exchange_rates.transaction_to_functional_rate) as psa_unpaired_billed_value,
+        sum(amounts.psa_credited_billed_amount * exchange_rates.transaction_to_functional_rate) as psa_credited_billed_value,
         sum(amounts.approved_billable_hours) as approved_billable_hours,
         sum(amounts.approved_billable_amount * exchange_rates.transaction_to_functional_rate) as approved_billable_value,
         sum(amounts.erp_invoiced_amount * exchange_rates.transaction_to_functional_rate) as erp_invoiced_value,
@@ -293,6 +327,7 @@ final as (
         cast(round(coalesce(converted.psa_billed_value, 0), 2) as {{ money_type() }}) as psa_billed_value,
         cast(round(coalesce(converted.erp_invoiced_value, 0), 2) as {{ money_type() }}) as erp_invoiced_value,
         cast(round(coalesce(converted.psa_unpaired_billed_value, 0), 2) as {{ money_type() }}) as psa_unpaired_billed_value,
+        cast(round(coalesce(converted.psa_credited_billed_value, 0), 2) as {{ money_type() }}) as psa_credited_billed_value,
         cast(round(coalesce(converted.erp_unpaired_invoiced_value, 0), 2) as {{ money_type() }}) as erp_unpaired_invoiced_value,
         cast(coalesce(converted.approved_billable_hours, 0) as decimal(12, 2)) as approved_billable_hours,
         cast(round(coalesce(converted.approved_billable_value, 0), 2) as {{ money_type() }}) as approved_billable_value,
