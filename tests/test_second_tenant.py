@@ -186,3 +186,24 @@ def test_time_is_compared_with_the_invoice_that_billed_it(atelier: Atelier) -> N
         )
     }
     assert all(live in paired and void not in paired for void, live in rebilled), rebilled
+
+
+def test_the_us_entity_carries_tax_on_the_header(atelier: Atelier) -> None:
+    """Lines of the US entity's invoices have no tax code of their own: the header's tax item
+    applies to the taxable ones, and a header without one leaves them without a code."""
+    levels = dict(
+        query(
+            atelier.warehouse,
+            "select tax_level, count(*) from canonical.invoice_lines "
+            "where invoice_type = 'invoice' group by tax_level",
+        )
+    )
+    assert levels.get("header", 0) > 0 and levels.get("line", 0) > 0, levels
+    (own_codes,) = query(
+        atelier.warehouse,
+        """select count(*) from staging.stg_netsuite__transaction_lines l
+           join staging.stg_netsuite__transactions t on t.transaction_id = l.transaction_id
+           join staging.stg_netsuite__subsidiaries s on s.subsidiary_id = t.subsidiary_id
+           where s.country = 'US' and t.transaction_type = 'CustInvc' and l.tax_code_id is not null""",
+    )[0]
+    assert own_codes == 0

@@ -196,7 +196,8 @@ def test_the_suiteql_names_the_profiles_fields_and_types_only(tmp_path: Path) ->
         "links:\n"
         "  billed_time_invoice: {erp_field: otherrefnum}\n"
         "erp_fields: {transaction_deal: custbody_deal, line_project: custcol_job}\n"
-        "erp_transaction_types: [SalesOrd, CustInvc, CustCred]\n",
+        "erp_transaction_types: [SalesOrd, CustInvc, CustCred]\n"
+        "tax: {header_level_countries: [US]}\n",
         encoding="utf-8",
     )
     tables = erp_tables(load_tenant(profile))
@@ -206,6 +207,11 @@ def test_the_suiteql_names_the_profiles_fields_and_types_only(tmp_path: Path) ->
     assert "AND type IN ('SalesOrd', 'CustInvc', 'CustCred')" in transaction.query
     assert {"custbody_deal", "otherrefnum"} <= {f.name for f in transaction.contract.fields}
     assert "custcol_job" in tables["transactionline"].query
-    # the simulated firm's profile reads the document number and no reference field
-    default = erp_tables(load_tenant())["transaction"].query
+    # an entity with tax on the header: its tax item and total, and each line's taxable flag
+    assert {"taxitem", "taxtotal"} <= {f.name for f in transaction.contract.fields}
+    assert "istaxable" in tables["transactionline"].query
+    # the simulated firm's profile reads the document number, no reference field, no header tax
+    defaults = erp_tables(load_tenant())
+    default = defaults["transaction"].query
     assert "otherrefnum" not in default and "custbody_sf_opportunity_id" in default
+    assert "taxitem" not in default and "istaxable" not in defaults["transactionline"].query

@@ -141,6 +141,21 @@ class Crm(_Strict):
         return not self.currency
 
 
+class Tax(_Strict):
+    header_level_countries: list[str] = []
+    """Countries whose legal entities carry sales tax on the invoice header (NetSuite's legacy
+    tax: the header's ``taxitem`` and ``taxtotal``, each line ``istaxable``), not a tax code
+    per line."""
+
+    @field_validator("header_level_countries")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        for country in value:
+            if not re.fullmatch(r"[A-Z]{2}", str(country)):
+                raise ValueError(f"{country!r} is not an ISO country code")
+        return value
+
+
 class Role(_Strict):
     name: str
     code: str
@@ -179,6 +194,7 @@ class Tenant(_Strict):
     erp_fields: ErpFields = ErpFields()
     erp_transaction_types: list[str] = ["SalesOrd", "CustInvc", "CustCred", "CustPymt"]
     fixed_fee_items: list[str] = ["FIXED_FEE"]
+    tax: Tax = Tax()
     vocabulary: Vocabulary = Vocabulary()
 
     @field_validator("erp_transaction_types")
@@ -214,6 +230,7 @@ class Tenant(_Strict):
             "q2c_erp_fields": self.erp_fields.model_dump(),
             "q2c_erp_transaction_types": list(self.erp_transaction_types),
             "q2c_fixed_fee_items": list(self.fixed_fee_items),
+            "q2c_header_tax_countries": list(self.tax.header_level_countries),
             "q2c_offices": [[o, c] for o, c in self.vocabulary.offices.items()],
             "q2c_roles": [[r.name, r.code, r.erp_item] for r in self.vocabulary.roles],
             "q2c_stages": [[s, c] for s, c in self.stages.items()],

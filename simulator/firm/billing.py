@@ -160,9 +160,20 @@ def invoice_header(
     return header
 
 
-def invoice_lines(deal: Deal, by_role: list[tuple[str, float, int]]) -> list[dict]:
-    """Lines from (role, hours, rate) with the customer's tax code."""
+def line_tax(deal: Deal, net_cents: int, at_header: bool) -> dict:
+    """A line's tax fields: the customer's tax code and the tax on the line, or, where the
+    entity carries tax on the header, only that the line is taxable."""
+    if at_header:
+        return {"taxcode": None, "tax1amt": None, "istaxable": True}
     tax_id, tax_rate = tax_for_country(deal.country)
+    return {"taxcode": tax_id, "tax1amt": tax_cents(net_cents, tax_rate) / 100}
+
+
+def invoice_lines(
+    deal: Deal, by_role: list[tuple[str, float, int]], at_header: bool = False
+) -> list[dict]:
+    """Lines from (role, hours, rate) with the customer's tax code (none when the entity
+    carries tax on the header)."""
     out = []
     for role, hours, rate in by_role:
         net = int(round(hours * 100)) * rate
@@ -173,8 +184,7 @@ def invoice_lines(deal: Deal, by_role: list[tuple[str, float, int]]) -> list[dic
                 "quantity": hours,
                 "rate": float(rate),
                 "netamount": net / 100,
-                "taxcode": tax_id,
-                "tax1amt": tax_cents(net, tax_rate) / 100,
+                **line_tax(deal, net, at_header),
                 "custcol_psa_project_id": str(deal.project_id),
             }
         )
@@ -183,6 +193,21 @@ def invoice_lines(deal: Deal, by_role: list[tuple[str, float, int]]) -> list[dic
 
 def total_of(lines: list[dict]) -> float:
     return round(sum(li["netamount"] + (li["tax1amt"] or 0) for li in lines), 2)
+
+
+def set_total(
+    header: dict, lines: list[dict], deal: Deal, at_header: bool, *, taxed: bool = True
+) -> None:
+    """The invoice's foreigntotal from its lines; where the entity carries tax on the
+    header, its tax item and tax total too (none when `taxed` is False: no tax code)."""
+    if not at_header:
+        header["foreigntotal"] = total_of(lines)
+        return
+    tax_id, tax_rate = tax_for_country(deal.country)
+    base = sum(int(round(li["netamount"] * 100)) for li in lines if li.get("istaxable"))
+    tax = int(tax_cents(base, tax_rate)) if taxed else 0
+    header.update(taxitem=tax_id if taxed else None, taxtotal=tax / 100)
+    header["foreigntotal"] = round(sum(li["netamount"] for li in lines) + tax / 100, 2)
 
 
 def _candidates(
@@ -451,7 +476,8 @@ def _tm_invoice(
                 f"billed on {tranid}, which never reached the ERP",
             )
         return
-    lines = invoice_lines(deal, by_role)
+    at_header = plan.params.conventions.header_tax(deal.entity)
+    lines = invoice_lines(deal, by_role, at_header)
     currency = deal.currency
     pick = (
         0
@@ -460,17 +486,16 @@ def _tm_invoice(
     )
     target = pick % len(lines)
     note = ""
-    if plant == "missing_tax_code":
+    if plant == "missing_tax_code" and at_header:
+        note = f"{tranid}: no tax item on the header"
+    elif plant == "missing_tax_code":
         lines[target].update(taxcode=None, tax1amt=0.0)
         note = f"{tranid} line {target + 1}: no tax code"
     elif plant == "invoice_rate_variance":
         old = int(lines[target]["rate"])
         new = int(round(old * RATE_FACTORS[pick % len(RATE_FACTORS)]))
         net = int(round(lines[target]["quantity"] * 100)) * new
-        _, tax_rate = tax_for_country(deal.country)
-        lines[target].update(
-            rate=float(new), netamount=net / 100, tax1amt=tax_cents(net, tax_rate) / 100
-        )
+        lines[target].update(rate=float(new), netamount=net / 100, **line_tax(deal, net, at_header))
         note = f"{tranid} line {target + 1}: rate {new} instead of contracted {old}"
     elif plant == "invoice_currency_mismatch":
         currency = wrong_currency(deal)
@@ -486,10 +511,14 @@ def _tm_invoice(
         batch_so,
         f"Time and materials {month:%b %Y}",
     )
-    header["foreigntotal"] = total_of(lines)
+    set_total(header, lines, deal, at_header, taxed=plant != "missing_tax_code")
     batch.add(header, lines)
     if plant == "invoice_currency_mismatch":
         truth.plant_on_flush(plant, "erp", header["key"], None, created, note)
+    elif plant == "missing_tax_code" and at_header:
+        # no tax item on the header: every taxable line has no tax code
+        for line_no in range(1, len(lines) + 1):
+            truth.plant_on_flush(plant, "erp", header["key"], line_no, created, note)
     elif plant in ("missing_tax_code", "invoice_rate_variance"):
         truth.plant_on_flush(plant, "erp", header["key"], target + 1, created, note)
 
@@ -513,15 +542,14 @@ def _fixed_fee_invoice(
     k = months.index(month)
     share = deal.amount_cents // n
     cents = deal.amount_cents - share * (n - 1) if k == n - 1 else share
-    tax_id, tax_rate = tax_for_country(deal.country)
+    at_header = rates.params.conventions.header_tax(deal.entity)
     line = {
         "item": ITEM_IDS[FIXED_FEE_ITEM],
         "memo": f"Instalment {k + 1} of {n}",
         "quantity": 1.0,
         "rate": cents / 100,
         "netamount": cents / 100,
-        "taxcode": tax_id,
-        "tax1amt": tax_cents(cents, tax_rate) / 100,
+        **line_tax(deal, cents, at_header),
         "custcol_psa_project_id": str(deal.project_id),
     }
     header = invoice_header(
@@ -535,7 +563,7 @@ def _fixed_fee_invoice(
         batch_so,
         f"Fixed fee {month.strftime('%b %Y')}",
     )
-    header["foreigntotal"] = total_of([line])
+    set_total(header, [line], deal, at_header)
     batch.add(header, [line])
 
 
@@ -565,6 +593,7 @@ LINE_FIELDS = (
     "netamount",
     "taxcode",
     "tax1amt",
+    "istaxable",
     "custcol_psa_project_id",
 )
 

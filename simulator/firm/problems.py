@@ -28,8 +28,8 @@ from .billing import (
     deals_by_project,
     invoice_header,
     invoice_lines,
+    set_total,
     settle,
-    total_of,
     wrong_currency,
 )
 from .erp import (
@@ -360,10 +360,26 @@ def plant_booking_drift(ctx: Ctx, at: datetime, variant: str) -> str | None:
 
 
 def _retotal(ctx: Ctx, txn_id: int, at: datetime) -> None:
+    """Total a transaction from its lines (and its header tax, at header level, recomputed
+    from the taxable lines at its tax item's rate)."""
+    taxed = ctx.store.rows(
+        "select s.rate::double, sum(l.netamount)::double from ns_transaction t "
+        "join ns_salestaxitem s on s.id = t.taxitem "
+        "join ns_transactionline l on l.transaction = t.id and l.istaxable "
+        "where t.id = ? group by all",
+        [txn_id],
+    )
+    if taxed:
+        rate, base = taxed[0]
+        ctx.store.execute(
+            "update ns_transaction set taxtotal = ? where id = ?",
+            [int(tax_cents(int(round(base * 100)), rate)) / 100, txn_id],
+            table="ns_transaction",
+        )
     ctx.store.execute(
         "update ns_transaction set foreigntotal = (select sum(netamount + coalesce(tax1amt, 0))"
-        " from ns_transactionline where transaction = ?), lastmodifieddate = greatest("
-        "lastmodifieddate, ?) where id = ?",
+        " from ns_transactionline where transaction = ?) + coalesce(taxtotal, 0), "
+        "lastmodifieddate = greatest(lastmodifieddate, ?) where id = ?",
         [txn_id, at, txn_id],
         table="ns_transaction",
     )
@@ -552,7 +568,8 @@ def _catch_up_invoice(
         (TASK_ROLE[int(t)], float(h), rates[(deal.oidx, TASK_ROLE[int(t)])])
         for t, h in sorted(hours.items())
     ]
-    lines = invoice_lines(deal, by_role)
+    at_header = ctx.params.conventions.header_tax(deal.entity)
+    lines = invoice_lines(deal, by_role, at_header)
     so_ref = dict(
         ctx.store.rows(
             "select custbody_sf_opportunity_id, id from ns_transaction "
@@ -572,7 +589,7 @@ def _catch_up_invoice(
         memo,
         trandate=at.date(),
     )
-    header["foreigntotal"] = total_of(lines)
+    set_total(header, lines, deal, at_header)
     batch = TxnBatch()
     batch.add(header, lines)
     batch.flush(ctx.store)
@@ -695,6 +712,22 @@ def plant_open_invoice(ctx: Ctx, at: datetime, kind: str) -> str | None:
         "order by l.uniquekey limit 1",
         [txn],
     )[0]
+    if kind == "missing_tax_code" and ctx.params.conventions.header_tax(deal.entity):
+        # the header's tax item removed: every taxable line of the invoice has no tax code
+        ctx.store.execute(
+            "update ns_transaction set taxitem = null, taxtotal = 0, lastmodifieddate = ? "
+            "where id = ?",
+            [at, txn],
+            table="ns_transaction",
+        )
+        _retotal(ctx, txn, at)
+        for (line,) in ctx.store.rows(
+            "select uniquekey from ns_transactionline where transaction = ? and istaxable "
+            "order by uniquekey",
+            [txn],
+        ):
+            ctx.truth.plant(kind, "erp", str(line), at, f"{tranid}: tax item removed")
+        return f"{kind} on {tranid}"
     if kind == "missing_tax_code":
         ctx.store.execute(
             "update ns_transactionline set taxcode = null, tax1amt = 0, "
@@ -717,10 +750,22 @@ def _set_line_rate(ctx: Ctx, uk: int, qty: float, rate: float, deal: Deal, at: d
     tax = TAX_BY_COUNTRY[deal.country]
     ctx.store.execute(
         "update ns_transactionline set rate = ?, netamount = ?, tax1amt = case when taxcode "
-        "is null then 0 else ? end, linelastmodifieddate = ? where uniquekey = ?",
+        "is not null then ? when istaxable then null else 0 end, linelastmodifieddate = ? "
+        "where uniquekey = ?",
         [rate, net / 100, tax_cents(net, tax.rate) / 100, at, uk],
         table="ns_transactionline",
     )
+
+
+def _resolve_invoice_tax(ctx: Ctx, txn: int, at: datetime) -> None:
+    """Resolve every open missing_tax_code on the lines of invoice `txn` (a header's tax
+    item covers them all)."""
+    open_ids = ctx.open_ids("missing_tax_code")
+    for (line,) in ctx.store.rows(
+        "select uniquekey from ns_transactionline where transaction = ? order by uniquekey", [txn]
+    ):
+        if str(line) in open_ids:
+            ctx.truth.resolve("missing_tax_code", "erp", str(line), at)
 
 
 def _deal_of_project(ctx: Ctx, project: str) -> Deal:
@@ -747,6 +792,15 @@ def fix_open_invoice(ctx: Ctx, at: datetime, kind: str, record_id: str) -> str |
         return _credit_and_rebill(ctx, at, kind, record_id, txn, deal)
     if closed:
         return None
+    if kind == "missing_tax_code" and ctx.params.conventions.header_tax(deal.entity):
+        ctx.store.execute(
+            "update ns_transaction set taxitem = ?, lastmodifieddate = ? where id = ?",
+            [TAX_BY_COUNTRY[deal.country].id, at, txn],
+            table="ns_transaction",
+        )
+        _retotal(ctx, txn, at)
+        _resolve_invoice_tax(ctx, txn, at)
+        return f"{kind} on {tranid}: tax item set"
     if kind == "invoice_currency_mismatch":
         ctx.store.execute(
             "update ns_transaction set currency = ?, exchangerate = ?, lastmodifieddate = ? "
@@ -815,10 +869,12 @@ def _credit_and_rebill(
         [{f: li[f] for f in LINE_FIELDS} for li in lines],
     )
     tax = TAX_BY_COUNTRY[deal.country]
+    at_header = ctx.params.conventions.header_tax(deal.entity)
     corrected = []
     for li in lines:
         line = {f: li[f] for f in LINE_FIELDS}
-        if kind == "missing_tax_code" and str(li["uniquekey"]) == record_id:
+        # (at header level the rebill's header gets the tax item: set_total below)
+        if kind == "missing_tax_code" and not at_header and str(li["uniquekey"]) == record_id:
             net = int(round(float(li["netamount"]) * 100))
             line.update(taxcode=tax.id, tax1amt=tax_cents(net, tax.rate) / 100)
         elif kind == "invoice_rate_variance" and str(li["uniquekey"]) == record_id:
@@ -840,7 +896,8 @@ def _credit_and_rebill(
         f"Rebill of {tranid}",
         trandate=at.date(),
     )
-    header.update(otherrefnum=ref, foreigntotal=total_of(corrected))
+    header["otherrefnum"] = ref
+    set_total(header, corrected, deal, at_header)
     batch.add(header, corrected)
     batch.flush(ctx.store)
     if status == "A":
@@ -849,7 +906,10 @@ def _credit_and_rebill(
             [at, txn],
             table="ns_transaction",
         )
-    ctx.truth.resolve(kind, "erp", record_id, at)
+    if kind == "missing_tax_code":
+        _resolve_invoice_tax(ctx, txn, at)
+    else:
+        ctx.truth.resolve(kind, "erp", record_id, at)
     return f"{kind} on {tranid}: credited ({memo_id}) and rebilled as {rebill_id}"
 
 

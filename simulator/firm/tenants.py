@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .params import FIXED_FEE_ITEM, ROLES
+from .params import ENTITY_BY_ID, FIXED_FEE_ITEM, ROLES
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class Conventions:
     account has no such field, and the API refuses it)."""
     hidden_crm_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Salesforce object -> standard fields the integration user cannot see."""
+    header_tax_countries: tuple[str, ...] = ()
+    """Entities in these countries carry sales tax on the invoice header (NetSuite's legacy
+    tax: the header's taxitem and taxtotal, each line istaxable), not a tax code per line."""
     corrects_by_credit_and_rebill: bool = False
     """False: an invoice with a wrong rate, currency or tax code is corrected in place while
     its period is open. True: it is credited in full and issued again, corrected, under a new
@@ -83,6 +86,10 @@ class Conventions:
                 "code": f"J-{project_id % 1_000_000:06d}",
             }
         return {"name": name, "code": opp_id}
+
+    def header_tax(self, entity: int) -> bool:
+        """Whether legal entity `entity` carries tax on the invoice header."""
+        return ENTITY_BY_ID[entity].country in self.header_tax_countries
 
     def harvest_invoice_number(self, tranid: str) -> str:
         """The number Harvest shows for the invoice NetSuite numbers `tranid`."""
@@ -160,6 +167,7 @@ ATELIER = Conventions(
     hidden_crm_fields={"sf_account": ("ParentId",)},
     invoice_dated_when_raised=True,
     corrects_by_credit_and_rebill=True,
+    header_tax_countries=("US",),
 )
 
 TENANTS: dict[str, Conventions] = {t.name: t for t in (SIMULATOR, ATELIER)}

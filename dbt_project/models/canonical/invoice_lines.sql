@@ -1,5 +1,6 @@
 -- One row per line of a live ERP invoice or credit memo: item and role, quantity and rate, tax
--- code and rate, and the net amount in the transaction, functional and reporting currencies (the
+-- code and rate (the line's own, or, in an entity that carries tax on the header, the header's
+-- tax item on a taxable line; profile: tax.header_level_countries), and the net amount in the transaction, functional and reporting currencies (the
 -- document's exchange rate, then the posting period's average consolidated rate).
 with
 
@@ -24,6 +25,25 @@ roles as (
 
 tax_codes as (
     select * from {{ ref('stg_netsuite__tax_codes') }}
+),
+
+-- the tax that applies to each line, where the entity carries it
+taxed as (
+    select
+        lines.*,
+        transactions.tax_level,
+        case
+            when transactions.tax_level = 'header' then coalesce(lines.is_taxable, true)
+            else true
+        end as is_taxable_line,
+        case
+            when transactions.tax_level = 'header'
+                then case when coalesce(lines.is_taxable, true) then transactions.header_tax_code_id end
+            else lines.tax_code_id
+        end as applied_tax_code_id
+    from lines
+    inner join transactions
+        on lines.transaction_id = transactions.transaction_id
 ),
 
 final as (
@@ -52,7 +72,9 @@ final as (
         lines.rate,
         transactions.currency,
         lines.net_amount,
-        lines.tax_code_id,
+        lines.tax_level,
+        lines.is_taxable_line as is_taxable,
+        lines.applied_tax_code_id as tax_code_id,
         tax_codes.tax_code,
         tax_codes.tax_rate_percent,
         lines.tax_amount,
@@ -64,7 +86,7 @@ final as (
         lines.modified_at,
         'erp' as source_system,
         cast(lines.transaction_line_id as {{ dbt.type_string() }}) as source_record_id
-    from lines
+    from taxed as lines
     inner join transactions
         on lines.transaction_id = transactions.transaction_id
     left join items
@@ -72,7 +94,7 @@ final as (
     left join roles
         on items.item_code = roles.erp_item_code
     left join tax_codes
-        on lines.tax_code_id = tax_codes.tax_code_id
+        on lines.applied_tax_code_id = tax_codes.tax_code_id
 )
 
 select * from final

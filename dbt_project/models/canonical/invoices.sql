@@ -51,7 +51,14 @@ final as (
         transactions.exchange_rate,
         cast(coalesce(line_totals.line_count, 0) as integer) as line_count,
         cast(coalesce(line_totals.net_amount, 0) as {{ money_type() }}) as net_amount,
-        cast(coalesce(line_totals.tax_amount, 0) as {{ money_type() }}) as tax_amount,
+        -- the lines' tax, or the header's where the entity carries tax on the header
+        cast(
+            case
+                when transactions.tax_level = 'header' then coalesce(transactions.header_tax_amount, 0)
+                else coalesce(line_totals.tax_amount, 0)
+            end
+            as {{ money_type() }}
+        ) as tax_amount,
         transactions.total_amount,
         transactions.functional_currency,
         cast(coalesce(line_totals.net_amount_functional, 0) as {{ money_type() }}) as net_amount_functional,

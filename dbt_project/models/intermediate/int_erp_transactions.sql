@@ -39,6 +39,10 @@ exchange_rates as (
     select * from {{ ref('int_exchange_rates') }}
 ),
 
+subsidiaries as (
+    select * from {{ ref('stg_netsuite__subsidiaries') }}
+),
+
 -- what the live credit memos created from each invoice credit, tax included (as its total)
 credits as (
     select
@@ -113,6 +117,14 @@ final as (
         with_period.subsidiary_id as legal_entity_id,
         with_period.opportunity_id,
         with_period.created_from_transaction_id,
+        -- where the entity carries sales tax: a code on each line, or one on the header
+        -- (profile: tax.header_level_countries)
+        case
+            when subsidiaries.country in {{ tenant_list(var('q2c_header_tax_countries')) }} then 'header'
+            else 'line'
+        end as tax_level,
+        with_period.header_tax_code_id,
+        with_period.header_tax_amount,
         case when with_period.transaction_type = 'CustCred' then credited_invoices.transaction_id end as credited_invoice_id,
         case when with_period.transaction_type = 'CustInvc' then cast(coalesce(credits.credited_amount, 0) as {{ money_type() }}) end as credited_amount,
         coalesce(
@@ -132,6 +144,8 @@ final as (
         {{ as_utc_timestamp('with_period.created_at') }} as created_at,
         with_period.modified_at
     from with_period
+    left join subsidiaries
+        on with_period.subsidiary_id = subsidiaries.subsidiary_id
     left join credits
         on with_period.transaction_id = credits.transaction_id
     left join transactions as credited_invoices

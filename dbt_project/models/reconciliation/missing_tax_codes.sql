@@ -1,12 +1,14 @@
--- missing_tax_code (erp, invoice line uniquekey): an invoice line (credit memos, and invoices
--- credited in full, excluded) without a tax code. The amount is the line's net amount, the tax base
--- left untaxed.
+-- missing_tax_code (erp, invoice line uniquekey): a taxable invoice line (credit memos, and invoices
+-- credited in full, excluded) without a tax code: its own, or, in an entity that carries tax on the
+-- header (profile: tax.header_level_countries), the header's tax item; a line marked not taxable
+-- needs none. The amount is the line's net amount, the tax base left untaxed.
 with
 
 invoice_lines as (
     select * from {{ ref('invoice_lines') }}
     where invoice_type = 'invoice'
         and not is_credited_in_full
+        and is_taxable
         and tax_code_id is null
 ),
 

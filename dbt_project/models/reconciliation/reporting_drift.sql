@@ -102,61 +102,34 @@ bookings_vs_sales_orders as (
 ),
 
 -- the parts of the PSA and ERP values that no pairing of billed time and invoice explains
+{%- set unpaired_reasons = [
+    ('billed_time_without_invoice', 'psa_unpaired_billed_value', 'PSA billed ', ' on invoices the ERP does not have '),
+    ('invoice_without_billed_time', 'erp_unpaired_invoiced_value', 'ERP invoiced ', ' on invoices no billed time names '),
+    ('billed_on_credited_invoice', 'psa_credited_billed_value', 'PSA billed ', ' on invoices credited in full, not rebilled '),
+] %}
 unpaired as (
+    {%- for reason, figure, before, after in unpaired_reasons %}
     select
         figures.period_id,
         figures.legal_entity_id,
-        'billed_time_without_invoice' as reason,
-        figures.psa_unpaired_billed_value as amount,
+        '{{ reason }}' as reason,
+        figures.{{ figure }} as amount,
         cast(null as integer) as record_count,
         cast(null as {{ dbt.type_timestamp() }}) as first_changed_at,
         figures.end_date as occurred_on,
         {{ dbt.concat([
-            "'PSA billed '",
-            "cast(figures.psa_unpaired_billed_value as " ~ dbt.type_string() ~ ")",
-            "' on invoices the ERP does not have '",
+            "'" ~ before ~ "'",
+            "cast(figures." ~ figure ~ " as " ~ dbt.type_string() ~ ")",
+            "'" ~ after ~ "'",
             "figures.functional_currency",
         ]) }} as details
     from figures
-    where figures.psa_unpaired_billed_value <> 0
+    where figures.{{ figure }} <> 0
+    {%- if not loop.last %}
 
     union all
-
-    select
-        figures.period_id,
-        figures.legal_entity_id,
-        'invoice_without_billed_time' as reason,
-        figures.erp_unpaired_invoiced_value as amount,
-        cast(null as integer) as record_count,
-        cast(null as {{ dbt.type_timestamp() }}) as first_changed_at,
-        figures.end_date as occurred_on,
-        {{ dbt.concat([
-            "'ERP invoiced '",
-            "cast(figures.erp_unpaired_invoiced_value as " ~ dbt.type_string() ~ ")",
-            "' on invoices no billed time names '",
-            "figures.functional_currency",
-        ]) }} as details
-    from figures
-    where figures.erp_unpaired_invoiced_value <> 0
-
-    union all
-
-    select
-        figures.period_id,
-        figures.legal_entity_id,
-        'billed_on_credited_invoice' as reason,
-        figures.psa_credited_billed_value as amount,
-        cast(null as integer) as record_count,
-        cast(null as {{ dbt.type_timestamp() }}) as first_changed_at,
-        figures.end_date as occurred_on,
-        {{ dbt.concat([
-            "'PSA billed '",
-            "cast(figures.psa_credited_billed_value as " ~ dbt.type_string() ~ ")",
-            "' on invoices credited in full, not rebilled '",
-            "figures.functional_currency",
-        ]) }} as details
-    from figures
-    where figures.psa_credited_billed_value <> 0
+    {% endif %}
+    {%- endfor %}
 ),
 
 frozen_compared as (

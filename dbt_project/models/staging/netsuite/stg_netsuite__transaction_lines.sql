@@ -29,6 +29,12 @@ renamed as (
         {{ netsuite_money('tax1amt') }} as tax_amount,
         -- booleans
         {{ netsuite_bool('mainline') }} as is_main_line,
+        -- whether the header's tax applies to the line (profile: tax.header_level_countries)
+        {%- if var('q2c_header_tax_countries') %}
+        {{ netsuite_bool('istaxable') }} as is_taxable,
+        {%- else %}
+        cast(null as boolean) as is_taxable,
+        {%- endif %}
         -- dates
         linelastmodifieddate as modified_at,
         -- deletes (flagged, never removed)

@@ -19,6 +19,13 @@ renamed as (
         cast(postingperiod as integer) as period_id,
         cast(createdfrom as integer) as created_from_transaction_id,
         nullif(trim({{ erp_field('transaction_deal') }}), '') as opportunity_id,
+        -- the header's tax item, in a firm with entities that carry tax on the header (profile:
+        -- tax.header_level_countries; otherwise the field is not read)
+        {%- if var('q2c_header_tax_countries') %}
+        cast(taxitem as integer) as header_tax_code_id,
+        {%- else %}
+        cast(null as integer) as header_tax_code_id,
+        {%- endif %}
         -- strings
         tranid as transaction_number,
         -- the number the PSA gave the invoice (profile: links.billed_time_invoice)
@@ -29,6 +36,11 @@ renamed as (
         -- numerics
         cast(exchangerate as decimal(18, 6)) as exchange_rate,
         {{ netsuite_money('foreigntotal') }} as total_amount,
+        {%- if var('q2c_header_tax_countries') %}
+        {{ netsuite_money('taxtotal') }} as header_tax_amount,
+        {%- else %}
+        cast(null as {{ money_type() }}) as header_tax_amount,
+        {%- endif %}
         -- dates
         {{ netsuite_date('trandate') }} as transaction_date,
         {{ netsuite_date('duedate') }} as due_date,

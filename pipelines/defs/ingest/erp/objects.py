@@ -230,6 +230,12 @@ def _table(name: str, spec: _Spec, tenant: Tenant) -> ErpTable:
     link = tenant.links.billed_time_invoice.erp_field
     if name == "transaction" and link != "tranid":
         fields.insert(2, (link, "str"))  # the number the PSA gave the invoice, where it is kept
+    if tenant.tax.header_level_countries:  # legacy tax on the header in some entities
+        at = len(fields) - 2 if name == "transaction" else len(fields) - 1
+        if name == "transaction":
+            fields[at:at] = [("taxitem", "int"), ("taxtotal", "decimal")]
+        elif name == "transactionline":
+            fields[at:at] = [("istaxable", "bool")]
     contract = Contract(
         name,
         tuple(Field(n, "str" if k == "datetime" else k) for n, k in fields),
