@@ -196,94 +196,45 @@ sales_order_amounts as (
         sales_orders.currency
 ),
 
+{#- every figure, and which of the CTEs above holds it (under which name): one union below #}
+{%- set figure_names = [
+    'psa_unpaired_billed_amount', 'psa_paired_billed_amount', 'psa_credited_billed_amount',
+    'approved_billable_hours', 'approved_billable_amount', 'erp_invoiced_amount',
+    'erp_unpaired_invoiced_amount', 'invoiced_amount', 'bookings_amount', 'sales_order_amount',
+] %}
+{%- set figure_sources = [
+    ('time_amounts', {
+        'psa_unpaired_billed_amount': 'unpaired_billed_amount',
+        'approved_billable_hours': 'approved_billable_hours',
+        'approved_billable_amount': 'approved_billable_amount',
+    }),
+    ('paired_time_amounts', {
+        'psa_paired_billed_amount': 'paired_billed_amount',
+        'psa_credited_billed_amount': 'credited_billed_amount',
+    }),
+    ('invoice_amounts', {
+        'erp_invoiced_amount': 'erp_invoiced_amount',
+        'erp_unpaired_invoiced_amount': 'erp_unpaired_invoiced_amount',
+        'invoiced_amount': 'invoiced_amount',
+    }),
+    ('booking_amounts', {'bookings_amount': 'bookings_amount'}),
+    ('sales_order_amounts', {'sales_order_amount': 'sales_order_amount'}),
+] %}
 amounts as (
+    {%- for cte, columns in figure_sources %}
     select
         period_id,
         legal_entity_id,
         currency,
-        unpaired_billed_amount as psa_unpaired_billed_amount,
-        cast(null as decimal(18, 2)) as psa_paired_billed_amount,
-        cast(null as decimal(18, 2)) as psa_credited_billed_amount,
-        approved_billable_hours,
-        approved_billable_amount,
-        cast(null as decimal(18, 2)) as erp_invoiced_amount,
-        cast(null as decimal(18, 2)) as erp_unpaired_invoiced_amount,
-        cast(null as decimal(18, 2)) as invoiced_amount,
-        cast(null as decimal(18, 2)) as bookings_amount,
-        cast(null as decimal(18, 2)) as sales_order_amount
-    from time_amounts
+        {%- for figure in figure_names %}
+        {{ columns.get(figure) or 'cast(null as decimal(18, 2))' }} as {{ figure }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ cte }}
+    {%- if not loop.last %}
 
     union all
-
-    select
-        period_id,
-        legal_entity_id,
-        currency,
-        null,
-        paired_billed_amount as psa_paired_billed_amount,
-        credited_billed_amount as psa_credited_billed_amount,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null
-    from paired_time_amounts
-
-    union all
-
-    select
-        period_id,
-        legal_entity_id,
-        currency,
-        null,
-        null,
-        null,
-        null,
-        null,
-        erp_invoiced_amount,
-        erp_unpaired_invoiced_amount,
-        invoiced_amount,
-        null,
-        null
-    from invoice_amounts
-
-    union all
-
-    select
-        period_id,
-        legal_entity_id,
-        currency,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        bookings_amount,
-        null
-    from booking_amounts
-
-    union all
-
-    select
-        period_id,
-        legal_entity_id,
-        currency,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        sales_order_amount
-    from sales_order_amounts
+    {% endif %}
+    {%- endfor %}
 ),
 
 converted as (
