@@ -207,3 +207,38 @@ def test_the_us_entity_carries_tax_on_the_header(atelier: Atelier) -> None:
            where s.country = 'US' and t.transaction_type = 'CustInvc' and l.tax_code_id is not null""",
     )[0]
     assert own_codes == 0
+
+
+def test_a_deal_booked_on_several_orders_with_tax_is_compared_net(atelier: Atelier) -> None:
+    """Each line item is booked on a sales order of its own, with VAT in its total: the deal's
+    orders together, net of tax, are what booking drift compares, and what its contract shows."""
+    split = query(
+        atelier.warehouse,
+        """with orders as (
+               select t.opportunity_id, count(*) as n, sum(t.total_amount) as total,
+                      sum(l.net) as net
+               from staging.stg_netsuite__transactions t
+               join (select transaction_id, sum(net_amount) as net
+                     from staging.stg_netsuite__transaction_lines group by 1) l
+                 on l.transaction_id = t.transaction_id
+               where t.transaction_type = 'SalesOrd' and not t.is_deleted
+               group by 1)
+           select o.opportunity_id, orders.n
+           from staging.stg_salesforce__opportunities o
+           join orders on orders.opportunity_id = o.opportunity_id
+           where o.is_won and orders.n > 1 and orders.net = o.amount and orders.total <> o.amount""",
+    )
+    assert split, "no deal booked on several orders with tax"
+    drifting = {
+        r[0]
+        for r in query(atelier.warehouse, "select opportunity_id from reconciliation.booking_drift")
+    }
+    assert not drifting & {deal for deal, _ in split}
+    contracts = dict(
+        query(
+            atelier.warehouse,
+            "select opportunity_id, sales_order_count from canonical.contracts "
+            "where sales_order_count > 1",
+        )
+    )
+    assert contracts and all(contracts[d] == n for d, n in split if d in contracts), contracts

@@ -32,6 +32,7 @@ from .params import (
 )
 from .rand import S_CREDIT, S_FX, S_PAYMENT, S_PAYMENT_DAYS, generator, uniform
 from .store import Store
+from .tenants import Conventions
 
 ITEM_IDS = {r.code: ids.NS_ITEM + i for i, r in enumerate(ROLES)}
 ITEM_IDS[FIXED_FEE_ITEM] = ids.NS_ITEM + len(ROLES)
@@ -325,14 +326,16 @@ def sales_orders(
     customers_plan: pd.DataFrame,
     rates: Rates,
 ) -> None:
-    """A sales order per closed-won opportunity, booked three hours after the win."""
+    """A sales order per closed-won opportunity, booked three hours after the win (a firm
+    that books each line item on its own order: one per line item, with tax)."""
     if len(won) == 0:
         return
+    conv = rates.params.conventions
     won = won.assign(so_ts=won["close_ts"] + SO_AFTER_CLOSE).sort_values(
         ["so_ts", "oidx"], kind="stable"
     )
-    numbers = tranids(store, "SalesOrd", len(won))
     ns_of = dict(zip(customers_plan["cidx"], customers_plan["ns_id"], strict=True))
+    country_of = dict(zip(customers_plan["cidx"], customers_plan["country"], strict=True))
     wanted = set(won["oidx"])
     by_opp: dict[int, list[dict]] = {}
     for oidx, role, name, qty, price, total in zip(
@@ -356,30 +359,50 @@ def sales_orders(
                     "tax1amt": None,
                 }
             )
-    for tranid, o in zip(numbers, won.itertuples(), strict=True):
+    orders = []  # (won deal, batch key, lines)
+    for o in won.itertuples():
+        if conv.books_each_line_item:
+            for k, line in enumerate(by_opp[o.oidx]):
+                key = f"SO:{o.sf_id}" if k == 0 else f"SO:{o.sf_id}:{k + 1}"
+                orders.append((o, key, [order_line_tax(line, country_of[o.cidx], o.entity, conv)]))
+        else:
+            orders.append((o, f"SO:{o.sf_id}", by_opp[o.oidx]))
+    numbers = tranids(store, "SalesOrd", len(orders))
+    for tranid, (o, key, so_lines) in zip(numbers, orders, strict=True):
         pid = period_id(rates.params, o.close_date)
-        so_lines = by_opp[o.oidx]
-        batch.add(
-            {
-                "key": f"SO:{o.sf_id}",
-                "tranid": tranid,
-                "type": "SalesOrd",
-                "trandate": o.close_date,
-                "duedate": None,
-                "postingperiod": None,
-                "entity": int(ns_of[o.cidx]),
-                "subsidiary": o.entity,
-                "currency": CURRENCY_IDS[o.currency],
-                "exchangerate": rates.exchangerate(pid, o.currency, o.entity),
-                "foreigntotal": o.amount_cents / 100,
-                "status": "B",
-                "memo": o.name,
-                "custbody_sf_opportunity_id": o.sf_id,
-                "createddate": o.so_ts,
-                "lastmodifieddate": o.so_ts,
-            },
-            so_lines,
-        )
+        header = {
+            "key": key,
+            "tranid": tranid,
+            "type": "SalesOrd",
+            "trandate": o.close_date,
+            "duedate": None,
+            "postingperiod": None,
+            "entity": int(ns_of[o.cidx]),
+            "subsidiary": o.entity,
+            "currency": CURRENCY_IDS[o.currency],
+            "exchangerate": rates.exchangerate(pid, o.currency, o.entity),
+            "foreigntotal": o.amount_cents / 100,
+            "status": "B",
+            "memo": o.name,
+            "custbody_sf_opportunity_id": o.sf_id,
+            "createddate": o.so_ts,
+            "lastmodifieddate": o.so_ts,
+        }
+        if conv.books_each_line_item:
+            header["foreigntotal"] = round(
+                sum(li["netamount"] + (li["tax1amt"] or 0) for li in so_lines), 2
+            )
+        batch.add(header, so_lines)
+
+
+def order_line_tax(line: dict, country: str, entity: int, conv: Conventions) -> dict:
+    """A sales-order line with the customer's tax on it (a tax code per line, or, where the
+    entity carries tax on the header, only that it is taxable: exempt services there)."""
+    if conv.header_tax(entity):
+        return {**line, "istaxable": True}
+    tax_id, rate = tax_for_country(country)
+    net = int(round(line["netamount"] * 100))
+    return {**line, "taxcode": tax_id, "tax1amt": int(tax_cents(net, rate)) / 100}
 
 
 # --- invoices ---------------------------------------------------------------------------

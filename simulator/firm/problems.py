@@ -38,6 +38,7 @@ from .erp import (
     ITEM_IDS,
     Rates,
     TxnBatch,
+    order_line_tax,
     period_id,
     tax_cents,
     tranids,
@@ -386,11 +387,16 @@ def _retotal(ctx: Ctx, txn_id: int, at: datetime) -> None:
 
 
 def fix_booking(ctx: Ctx, at: datetime, opp_id: str) -> str:
-    """The sales order is amended (or re-entered) to match the opportunity."""
-    so = ctx.store.rows(
-        "select id from ns_transaction where type = 'SalesOrd' and custbody_sf_opportunity_id = ?",
-        [opp_id],
-    )
+    """The deal's sales orders are amended to match the opportunity, and what no order books
+    any more is entered on a new one."""
+    orders = [
+        so_id
+        for (so_id,) in ctx.store.rows(
+            "select id from ns_transaction where type = 'SalesOrd' and "
+            "custbody_sf_opportunity_id = ? order by id",
+            [opp_id],
+        )
+    ]
     items = ctx.store.df(
         "select ProductCode as role, Quantity::double as qty, UnitPrice::double as price, "
         "Name as name from sf_opportunitylineitem where OpportunityId = ? and not IsDeleted "
@@ -399,33 +405,56 @@ def fix_booking(ctx: Ctx, at: datetime, opp_id: str) -> str:
     )
     role_of_code = {v: k for k, v in ctx.params.conventions.product_codes.items()}
     items["role"] = items["role"].map(role_of_code)
-    if so:
-        so_id = so[0][0]
-        for li in items.itertuples():
-            ctx.store.execute(
-                "update ns_transactionline set quantity = ?, rate = ?, netamount = ?, "
-                "linelastmodifieddate = ? where transaction = ? and item = ? and "
-                "(quantity <> ? or rate <> ?)",
-                [
-                    li.qty,
-                    li.price,
-                    li.qty * li.price,
-                    at,
-                    so_id,
-                    ITEM_IDS[li.role],
-                    li.qty,
-                    li.price,
-                ],
-                table="ns_transactionline",
-            )
+    o = ctx.plan.opps.set_index("sf_id").loc[opp_id]
+    cust = ctx.plan.customers.set_index("cidx").loc[o["cidx"]]
+    tax = TAX_BY_COUNTRY[cust["country"]]
+    booked = {
+        int(item)
+        for (item,) in ctx.store.rows(
+            "select distinct item from ns_transactionline where list_contains(?, transaction)",
+            [orders],
+        )
+    }
+    for li in items.itertuples():
+        net = int(round(li.qty * 100)) * int(round(li.price * 100)) // 100
+        ctx.store.execute(
+            "update ns_transactionline set quantity = ?, rate = ?, netamount = ?, "
+            "tax1amt = case when taxcode is null then tax1amt else ? end, "
+            "linelastmodifieddate = ? where list_contains(?, transaction) and item = ? and "
+            "(quantity <> ? or rate <> ?)",
+            [
+                li.qty,
+                li.price,
+                li.qty * li.price,
+                tax_cents(net, tax.rate) / 100,
+                at,
+                orders,
+                ITEM_IDS[li.role],
+                li.qty,
+                li.price,
+            ],
+            table="ns_transactionline",
+        )
+    for so_id in orders:
         _retotal(ctx, so_id, at)
-    else:
-        o = ctx.plan.opps.set_index("sf_id").loc[opp_id]
-        cust = ctx.plan.customers.set_index("cidx").loc[o["cidx"]]
+    missing = items[~items["role"].map(ITEM_IDS).isin(list(booked))]
+    if len(missing):
+        conv = ctx.params.conventions
         batch = TxnBatch()
         tranid = tranids(ctx.store, "SalesOrd", 1)[0]
         pid = period_id(ctx.params, at.date())
-        amount = float((items["qty"] * items["price"]).sum())
+        lines = [
+            {
+                "item": ITEM_IDS[li.role],
+                "memo": li.name,
+                "quantity": li.qty,
+                "rate": li.price,
+                "netamount": li.qty * li.price,
+            }
+            for li in missing.itertuples()
+        ]
+        if conv.books_each_line_item:
+            lines = [order_line_tax(li, cust["country"], int(o["entity"]), conv) for li in lines]
         batch.add(
             {
                 "key": f"SO:{opp_id}",
@@ -436,23 +465,16 @@ def fix_booking(ctx: Ctx, at: datetime, opp_id: str) -> str:
                 "subsidiary": int(o["entity"]),
                 "currency": CURRENCY_IDS[o["currency"]],
                 "exchangerate": ctx.rates.exchangerate(pid, o["currency"], int(o["entity"])),
-                "foreigntotal": amount,
+                "foreigntotal": round(
+                    sum(li["netamount"] + (li.get("tax1amt") or 0) for li in lines), 2
+                ),
                 "status": "B",
                 "memo": o["name"],
                 "custbody_sf_opportunity_id": opp_id,
                 "createddate": at,
                 "lastmodifieddate": at,
             },
-            [
-                {
-                    "item": ITEM_IDS[li.role],
-                    "memo": li.name,
-                    "quantity": li.qty,
-                    "rate": li.price,
-                    "netamount": li.qty * li.price,
-                }
-                for li in items.itertuples()
-            ],
+            lines,
         )
         batch.flush(ctx.store)
     ctx.truth.resolve("booking_drift", "crm", opp_id, at)

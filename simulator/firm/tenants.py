@@ -60,6 +60,9 @@ class Conventions:
     header_tax_countries: tuple[str, ...] = ()
     """Entities in these countries carry sales tax on the invoice header (NetSuite's legacy
     tax: the header's taxitem and taxtotal, each line istaxable), not a tax code per line."""
+    books_each_line_item: bool = False
+    """False: a won deal is booked on one sales order, without tax. True: each of its line
+    items on a sales order of its own, with the customer's tax (the order's total includes it)."""
     corrects_by_credit_and_rebill: bool = False
     """False: an invoice with a wrong rate, currency or tax code is corrected in place while
     its period is open. True: it is credited in full and issued again, corrected, under a new
@@ -168,6 +171,7 @@ ATELIER = Conventions(
     invoice_dated_when_raised=True,
     corrects_by_credit_and_rebill=True,
     header_tax_countries=("US",),
+    books_each_line_item=True,
 )
 
 TENANTS: dict[str, Conventions] = {t.name: t for t in (SIMULATOR, ATELIER)}

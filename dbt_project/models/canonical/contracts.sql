@@ -1,6 +1,8 @@
 -- One row per live CRM contract: the deal it formalizes, the golden customer, its dates and value,
--- and the ERP sales order that books it (by the order's opportunity reference). The contract value
--- is the opportunity amount, converted at the ERP's rates of the close date's period.
+-- and the ERP sales orders that book it (by the orders' opportunity reference): the first one, and
+-- what all of its live, non-cancelled orders book before tax (a firm may book a deal on several).
+-- The contract value is the opportunity amount, converted at the ERP's rates of the close date's
+-- period.
 with
 
 contracts as (
@@ -57,6 +59,18 @@ sales_order_totals as (
     group by transaction_id
 ),
 
+deal_orders as (
+    select
+        sales_orders.opportunity_id,
+        count(*) as sales_order_count,
+        sum(coalesce(sales_order_totals.net_amount, 0)) as net_amount
+    from sales_orders
+    left join sales_order_totals
+        on sales_orders.transaction_id = sales_order_totals.transaction_id
+    where coalesce(sales_orders.canonical_status, '') <> 'cancelled'
+    group by sales_orders.opportunity_id
+),
+
 joined as (
     select
         contracts.*,
@@ -70,7 +84,8 @@ joined as (
         sales_orders.transaction_number as sales_order_number,
         sales_orders.canonical_status as sales_order_status,
         sales_orders.currency as sales_order_currency,
-        cast(sales_order_totals.net_amount as {{ money_type() }}) as sales_order_amount
+        cast(coalesce(deal_orders.sales_order_count, 0) as integer) as sales_order_count,
+        cast(deal_orders.net_amount as {{ money_type() }}) as sales_order_amount
     from contracts
     left join opportunities
         on contracts.contract_id = opportunities.contract_id
@@ -81,8 +96,8 @@ joined as (
     left join sales_orders
         on opportunities.opportunity_id = sales_orders.opportunity_id
         and sales_orders.order_rank = 1
-    left join sales_order_totals
-        on sales_orders.transaction_id = sales_order_totals.transaction_id
+    left join deal_orders
+        on opportunities.opportunity_id = deal_orders.opportunity_id
 ),
 
 final as (
@@ -114,6 +129,7 @@ final as (
         joined.sales_order_number,
         joined.sales_order_status,
         joined.sales_order_currency,
+        joined.sales_order_count,
         joined.sales_order_amount,
         joined.created_at,
         joined.modified_at,
