@@ -207,6 +207,20 @@ def test_the_us_entity_carries_tax_on_the_header(atelier: Atelier) -> None:
            where s.country = 'US' and t.transaction_type = 'CustInvc' and l.tax_code_id is not null""",
     )[0]
     assert own_codes == 0
+    # a taxable header-level line has exactly its header's tax item; one without is an exception
+    wrong, untaxed, flagged = query(
+        atelier.warehouse,
+        """select
+               count(*) filter (where l.tax_code_id is distinct from t.header_tax_code_id),
+               count(*) filter (where l.tax_code_id is null and not l.is_credited_in_full),
+               (select count(*) from reconciliation.missing_tax_codes m
+                join canonical.invoice_lines h on h.invoice_line_id = m.invoice_line_id
+                where h.tax_level = 'header')
+           from canonical.invoice_lines l
+           join intermediate.int_erp_transactions t on t.transaction_id = l.invoice_id
+           where l.tax_level = 'header' and l.is_taxable and l.invoice_type = 'invoice'""",
+    )[0]
+    assert wrong == 0 and untaxed == flagged, (wrong, untaxed, flagged)
 
 
 def test_a_deal_booked_on_several_orders_with_tax_is_compared_net(atelier: Atelier) -> None:

@@ -141,6 +141,11 @@ class Crm(_Strict):
         return not self.currency
 
 
+def _iso_country(value: object, where: str) -> None:
+    if not re.fullmatch(r"[A-Z]{2}", str(value)):
+        raise ValueError(f"{where}{value!r} is not an ISO country code")
+
+
 class Tax(_Strict):
     header_level_countries: list[str] = []
     """Countries whose legal entities carry sales tax on the invoice header (NetSuite's legacy
@@ -151,8 +156,7 @@ class Tax(_Strict):
     @classmethod
     def _countries(cls, value: list[str]) -> list[str]:
         for country in value:
-            if not re.fullmatch(r"[A-Z]{2}", str(country)):
-                raise ValueError(f"{country!r} is not an ISO country code")
+            _iso_country(country, "")
         return value
 
 
@@ -171,8 +175,7 @@ class Vocabulary(_Strict):
     @classmethod
     def _countries(cls, value: dict[str, str]) -> dict[str, str]:
         for office, country in value.items():
-            if not re.fullmatch(r"[A-Z]{2}", str(country)):
-                raise ValueError(f"office {office!r}: {country!r} is not an ISO country code")
+            _iso_country(country, f"office {office!r}: ")
         return value
 
     @field_validator("roles")

@@ -28,6 +28,7 @@ from .erp import (
     period_id,
     tax_cents,
     tax_for_country,
+    total_of,
     tranids,
 )
 from .params import ENTITY_BY_ID, FIXED_FEE_ITEM, INVOICE_LAG_DAYS, add_months, month_end
@@ -189,10 +190,6 @@ def invoice_lines(
             }
         )
     return out
-
-
-def total_of(lines: list[dict]) -> float:
-    return round(sum(li["netamount"] + (li["tax1amt"] or 0) for li in lines), 2)
 
 
 def set_total(

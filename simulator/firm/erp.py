@@ -389,10 +389,13 @@ def sales_orders(
             "lastmodifieddate": o.so_ts,
         }
         if conv.books_each_line_item:
-            header["foreigntotal"] = round(
-                sum(li["netamount"] + (li["tax1amt"] or 0) for li in so_lines), 2
-            )
+            header["foreigntotal"] = total_of(so_lines)
         batch.add(header, so_lines)
+
+
+def total_of(lines: list[dict]) -> float:
+    """A transaction's total from its lines: net plus line tax (none on a line without it)."""
+    return round(sum(li["netamount"] + (li.get("tax1amt") or 0) for li in lines), 2)
 
 
 def order_line_tax(line: dict, country: str, entity: int, conv: Conventions) -> dict:

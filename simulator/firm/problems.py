@@ -41,6 +41,7 @@ from .erp import (
     order_line_tax,
     period_id,
     tax_cents,
+    total_of,
     tranids,
 )
 from .params import FIXED_FEE_ITEM, TAX_BY_COUNTRY, FirmParams, month_end
@@ -93,14 +94,7 @@ class Ctx:
         return self.pick([r for r in rows if ok(r)])
 
     def open_ids(self, exception_type: str) -> set[str]:
-        return {
-            r
-            for (r,) in self.rows(
-                "select source_record_id from sim_ground_truth where exception_type = ? and "
-                "resolved_at is null",
-                [exception_type],
-            )
-        } | self.truth.planted_ids(exception_type)
+        return self.truth.open_ids(exception_type, self.rows)
 
     def pending_entry_ids(self) -> set[int]:
         rows = self.store.json_meta("pending_truth", []) + self.truth.pending
@@ -465,9 +459,7 @@ def fix_booking(ctx: Ctx, at: datetime, opp_id: str) -> str:
                 "subsidiary": int(o["entity"]),
                 "currency": CURRENCY_IDS[o["currency"]],
                 "exchangerate": ctx.rates.exchangerate(pid, o["currency"], int(o["entity"])),
-                "foreigntotal": round(
-                    sum(li["netamount"] + (li.get("tax1amt") or 0) for li in lines), 2
-                ),
+                "foreigntotal": total_of(lines),
                 "status": "B",
                 "memo": o["name"],
                 "custbody_sf_opportunity_id": opp_id,

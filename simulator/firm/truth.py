@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -233,6 +234,18 @@ class Truth:
         """Record ids planted in this run (new or pending) for one exception type."""
         return self._planted.get(exception_type, set())
 
+    def open_ids(
+        self, exception_type: str, rows: Callable[[str, list], list[tuple]] | None = None
+    ) -> set[str]:
+        """Record ids of one exception type open in the ground truth or planted in this run;
+        `rows` runs the query (default: the store's)."""
+        found = (rows or self.store.rows)(
+            "select source_record_id from sim_ground_truth where exception_type = ? and "
+            "resolved_at is null",
+            [exception_type],
+        )
+        return {r for (r,) in found} | self.planted_ids(exception_type)
+
     def invoices_with_open_problems(self) -> set[int | str]:
         """Invoices an open invoice problem (tax code, rate, currency) is planted on: their
         ids, and the batch keys of invoices not written yet."""
@@ -241,15 +254,7 @@ class Truth:
         }
         resolved = {(k, r) for k, _, r, _ in self.resolutions}
         for kind in INVOICE_PROBLEMS:
-            open_ids = {
-                r
-                for (r,) in self.store.rows(
-                    "select source_record_id from sim_ground_truth where exception_type = ? "
-                    "and resolved_at is null",
-                    [kind],
-                )
-            } | self.planted_ids(kind)
-            open_ids = sorted(r for r in open_ids if (kind, r) not in resolved)
+            open_ids = sorted(r for r in self.open_ids(kind) if (kind, r) not in resolved)
             if kind == "invoice_currency_mismatch":
                 out |= {int(r) for r in open_ids}
             elif open_ids:

@@ -1,7 +1,8 @@
 -- One row per line of a live ERP invoice or credit memo: item and role, quantity and rate, tax
 -- code and rate (the line's own, or, in an entity that carries tax on the header, the header's
--- tax item on a taxable line; profile: tax.header_level_countries), and the net amount in the transaction, functional and reporting currencies (the
--- document's exchange rate, then the posting period's average consolidated rate).
+-- tax item on a taxable line; profile: tax.header_level_countries), and the net amount in the
+-- transaction, functional and reporting currencies (the document's exchange rate, then the
+-- posting period's average consolidated rate).
 with
 
 lines as (
@@ -27,24 +28,16 @@ tax_codes as (
     select * from {{ ref('stg_netsuite__tax_codes') }}
 ),
 
--- the tax that applies to each line, where the entity carries it
-taxed as (
-    select
-        lines.*,
-        transactions.tax_level,
-        case
-            when transactions.tax_level = 'header' then coalesce(lines.is_taxable, true)
-            else true
-        end as is_taxable_line,
-        case
-            when transactions.tax_level = 'header'
-                then case when coalesce(lines.is_taxable, true) then transactions.header_tax_code_id end
-            else lines.tax_code_id
-        end as applied_tax_code_id
-    from lines
-    inner join transactions
-        on lines.transaction_id = transactions.transaction_id
-),
+{#- whether a line needs a tax code, and the one that applies to it, where its entity carries tax #}
+{%- set is_taxable -%}
+    (transactions.tax_level <> 'header' or coalesce(lines.is_taxable, true))
+{%- endset %}
+{%- set applied_tax_code_id -%}
+    case
+        when transactions.tax_level <> 'header' then lines.tax_code_id
+        when {{ is_taxable }} then transactions.header_tax_code_id
+    end
+{%- endset %}
 
 final as (
     select
@@ -72,9 +65,9 @@ final as (
         lines.rate,
         transactions.currency,
         lines.net_amount,
-        lines.tax_level,
-        lines.is_taxable_line as is_taxable,
-        lines.applied_tax_code_id as tax_code_id,
+        transactions.tax_level,
+        {{ is_taxable }} as is_taxable,
+        {{ applied_tax_code_id }} as tax_code_id,
         tax_codes.tax_code,
         tax_codes.tax_rate_percent,
         lines.tax_amount,
@@ -86,7 +79,7 @@ final as (
         lines.modified_at,
         'erp' as source_system,
         cast(lines.transaction_line_id as {{ dbt.type_string() }}) as source_record_id
-    from taxed as lines
+    from lines
     inner join transactions
         on lines.transaction_id = transactions.transaction_id
     left join items
@@ -94,7 +87,7 @@ final as (
     left join roles
         on items.item_code = roles.erp_item_code
     left join tax_codes
-        on lines.applied_tax_code_id = tax_codes.tax_code_id
+        on {{ applied_tax_code_id }} = tax_codes.tax_code_id
 )
 
 select * from final

@@ -5,9 +5,10 @@
 -- average consolidated rate (functional -> reporting), and the deal: the header custom field, or
 -- for invoices and credit memos the deal of the project their lines bill (profile:
 -- links.invoice_deal), then the deal of the sales order the invoice was created from. Credits: a
--- credit memo created from an invoice credits that invoice (credited_invoice_id); an invoice's
--- credited_amount is the total of the credit memos created from it, and it is credited in full
--- when they cover its total (credit-and-rebill: the credited invoice is void, its rebill is live).
+-- credit memo credits the invoice it was created from, else the one invoice it is applied to
+-- (credited_invoice_id); an invoice's credited_amount is the total of the credit memos that credit
+-- it, and it is credited in full when they cover its total (credit-and-rebill: the credited
+-- invoice is void, its rebill is live).
 with
 
 transactions as (
@@ -43,17 +44,47 @@ subsidiaries as (
     select * from {{ ref('stg_netsuite__subsidiaries') }}
 ),
 
--- what the live credit memos created from each invoice credit, tax included (as its total)
+links as (
+    select * from {{ ref('stg_netsuite__transaction_links') }}
+    where not is_deleted
+),
+
+-- the invoice a document is applied to, when it is applied to exactly one
+single_applications as (
+    select
+        links.next_transaction_id as transaction_id,
+        min(links.previous_transaction_id) as invoice_id
+    from links
+    inner join transactions as invoices
+        on links.previous_transaction_id = invoices.transaction_id
+        and invoices.transaction_type = 'CustInvc'
+    group by links.next_transaction_id
+    having count(*) = 1
+),
+
+-- the invoice each credit memo credits: the one it was created from, else the one it is applied to
+credit_memos as (
+    select
+        credit_memos.transaction_id,
+        credit_memos.total_amount,
+        coalesce(created_from.transaction_id, single_applications.invoice_id) as invoice_id
+    from transactions as credit_memos
+    left join transactions as created_from
+        on credit_memos.created_from_transaction_id = created_from.transaction_id
+        and created_from.transaction_type = 'CustInvc'
+    left join single_applications
+        on credit_memos.transaction_id = single_applications.transaction_id
+    where credit_memos.transaction_type = 'CustCred'
+),
+
+-- what the live credit memos crediting each invoice credit, tax included (as its total)
 credits as (
     select
-        credit_memos.created_from_transaction_id as transaction_id,
-        sum(credit_memos.total_amount) as credited_amount
-    from transactions as credit_memos
-    inner join transactions as invoices
-        on credit_memos.created_from_transaction_id = invoices.transaction_id
-        and invoices.transaction_type = 'CustInvc'
-    where credit_memos.transaction_type = 'CustCred'
-    group by credit_memos.created_from_transaction_id
+        invoice_id as transaction_id,
+        sum(total_amount) as credited_amount
+    from credit_memos
+    where invoice_id is not null
+    group by invoice_id
 ),
 
 {%- if var('q2c_invoice_deal_link') == 'line_project' %}
@@ -125,7 +156,7 @@ final as (
         end as tax_level,
         with_period.header_tax_code_id,
         with_period.header_tax_amount,
-        case when with_period.transaction_type = 'CustCred' then credited_invoices.transaction_id end as credited_invoice_id,
+        credit_memos.invoice_id as credited_invoice_id,
         case when with_period.transaction_type = 'CustInvc' then cast(coalesce(credits.credited_amount, 0) as {{ money_type() }}) end as credited_amount,
         coalesce(
             with_period.transaction_type = 'CustInvc' and credits.credited_amount >= with_period.total_amount,
@@ -148,9 +179,8 @@ final as (
         on with_period.subsidiary_id = subsidiaries.subsidiary_id
     left join credits
         on with_period.transaction_id = credits.transaction_id
-    left join transactions as credited_invoices
-        on with_period.created_from_transaction_id = credited_invoices.transaction_id
-        and credited_invoices.transaction_type = 'CustInvc'
+    left join credit_memos
+        on with_period.transaction_id = credit_memos.transaction_id
     left join currencies
         on with_period.currency_id = currencies.currency_id
     left join statuses

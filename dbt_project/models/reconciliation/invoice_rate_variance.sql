@@ -4,7 +4,8 @@
 -- profile's vocabulary.roles; contracted rate = the deal's live line item's UnitPrice with that
 -- ProductCode), when the invoice is in the deal's currency. Invoices without a deal, lines of
 -- items that are no role (fixed fees) and invoices in another currency (invoice_currency_mismatch)
--- are out of scope, and so are invoices credited in full (void: their rebill is judged). The amount is the over (+) or under (-) billing: quantity x (rate - contracted).
+-- are out of scope, and so are invoices credited in full (void: their rebill is judged). The
+-- amount is the over (+) or under (-) billing: quantity x (rate - contracted).
 with
 
 invoice_lines as (

@@ -212,6 +212,13 @@ _TABLES = {
 }
 
 
+# read only from a firm with entities that carry sales tax on the invoice header (legacy tax)
+_HEADER_TAX_FIELDS = {
+    "transaction": [("taxitem", "int"), ("taxtotal", "decimal")],
+    "transactionline": [("istaxable", "bool")],
+}
+
+
 def _column(name: str, kind: str) -> str:
     if kind == "timestamp" or kind == "datetime":
         return f"TO_CHAR({name}, '{_SUITEQL_DATETIME}') AS {name}"
@@ -231,11 +238,7 @@ def _table(name: str, spec: _Spec, tenant: Tenant) -> ErpTable:
     if name == "transaction" and link != "tranid":
         fields.insert(2, (link, "str"))  # the number the PSA gave the invoice, where it is kept
     if tenant.tax.header_level_countries:  # legacy tax on the header in some entities
-        at = len(fields) - 2 if name == "transaction" else len(fields) - 1
-        if name == "transaction":
-            fields[at:at] = [("taxitem", "int"), ("taxtotal", "decimal")]
-        elif name == "transactionline":
-            fields[at:at] = [("istaxable", "bool")]
+        fields += _HEADER_TAX_FIELDS.get(name, [])
     contract = Contract(
         name,
         tuple(Field(n, "str" if k == "datetime" else k) for n, k in fields),
